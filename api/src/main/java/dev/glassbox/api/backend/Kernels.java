@@ -1,0 +1,44 @@
+package dev.glassbox.api.backend;
+
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * The operations explainers compose. Every result is created in (and owned by) the given
+ * scope. Inputs are batched activations; shapes are checked and a mismatch is an
+ * {@link IllegalArgumentException} naming the op.
+ */
+@ProviderType
+public interface Kernels {
+
+    /** Copies a host tensor into this backend. */
+    Tensor upload(HostTensor host, TensorScope scope);
+
+    /** Runs {@code op} on its activation inputs. */
+    Tensor forward(Op op, List<Tensor> inputs, TensorScope scope);
+
+    /**
+     * The vector-Jacobian product of {@code op} at {@code inputs}: for each input, the
+     * gradient of {@code sum(outputGradient * op(inputs))} with respect to that input.
+     *
+     * @param output the forward result at {@code inputs} (kernels may use it, e.g. MaxPool)
+     */
+    List<Tensor> inputGradients(Op op, List<Tensor> inputs, Tensor output, Tensor outputGradient,
+                                TensorScope scope);
+
+    /** {@code a + b}, same shapes. */
+    Tensor add(Tensor a, Tensor b, TensorScope scope);
+
+    /** {@code a * b} elementwise, same shapes. */
+    Tensor multiply(Tensor a, Tensor b, TensorScope scope);
+
+    /** {@code factor * a}. */
+    Tensor scale(Tensor a, float factor, TensorScope scope);
+
+    /** {@code |a|} elementwise. */
+    Tensor abs(Tensor a, TensorScope scope);
+}

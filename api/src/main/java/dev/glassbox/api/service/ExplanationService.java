@@ -1,0 +1,34 @@
+package dev.glassbox.api.service;
+
+import dev.glassbox.api.explain.Explanation;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.tensor.HostTensor;
+import java.nio.file.Path;
+import java.util.List;
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * What host applications and the command line call. Backends, model loaders and explainers
+ * are whatever services are installed at the moment of the call; each may come and go while
+ * the runtime runs. Every method throws a {@link dev.glassbox.api.GlassboxException}
+ * subclass for errors it can name.
+ */
+@ProviderType
+public interface ExplanationService {
+
+    List<BackendInfo> backends();
+
+    List<ExplainerInfo> explainers();
+
+    /** Formats of the installed model loaders, e.g. {@code onnx}. */
+    List<String> modelFormats();
+
+    /** Reads and validates a model file. */
+    Graph loadModel(Path file);
+
+    /** The model's outputs as it defines them, {@code [N, ...]}; {@code backend} may be null. */
+    HostTensor predict(Graph model, HostTensor input, String backend);
+
+    /** Explains the model's logits (a final Softmax or LogSoftmax is left out). */
+    Explanation explain(Graph model, ExplanationQuery query);
+}
