@@ -1,0 +1,230 @@
+package dev.glassbox.itests;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+import static org.ops4j.pax.exam.CoreOptions.bundle;
+import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
+import static org.ops4j.pax.exam.CoreOptions.junitBundles;
+import static org.ops4j.pax.exam.CoreOptions.systemProperty;
+
+import dev.glassbox.api.DeadlineExceededException;
+import dev.glassbox.api.InvalidInputException;
+import dev.glassbox.api.UnsupportedFeatureException;
+import dev.glassbox.api.explain.Explanation;
+import dev.glassbox.api.explain.Target;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.service.ExplainerInfo;
+import dev.glassbox.api.service.ExplanationQuery;
+import dev.glassbox.api.service.ExplanationService;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.io.Npy;
+import java.io.File;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import javax.inject.Inject;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.Configuration;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
+
+/**
+ * The assembled runtime (the bundles of {@code launcher/target/glassbox}) inside a real Felix:
+ * bundles resolve and start, explanations run through the service and match PyTorch, and an
+ * explainer bundle comes and goes while requests are in flight.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class RuntimeIT {
+
+    @Inject
+    private BundleContext context;
+
+    @Inject
+    private ExplanationService service;
+
+    @Configuration
+    public Option[] config() throws IOException {
+        Path runtime = Path.of(System.getProperty("glassbox.runtime"));
+        List<Option> options = new ArrayList<>();
+        options.add(junitBundles());
+        // The launcher shares api and io with the host through its class path; here they are bundles.
+        for (Path jar : jars(runtime.resolve("lib"))) {
+            String name = jar.getFileName().toString();
+            if (name.startsWith("glassbox-api") || name.startsWith("glassbox-io")) {
+                options.add(bundle(jar.toUri().toString()));
+            }
+        }
+        for (Path jar : jars(runtime.resolve("bundles"))) {
+            options.add(bundle(jar.toUri().toString()));
+        }
+        Path deploy = Files.createTempDirectory("glassbox-itest-deploy");
+        options.add(frameworkProperty("gosh.args").value("--nointeractive"));
+        options.add(frameworkProperty("felix.fileinstall.dir").value(deploy.toString()));
+        options.add(systemProperty("glassbox.root").value(System.getProperty("glassbox.root")));
+        options.add(systemProperty("glassbox.runtime").value(runtime.toString()));
+        return options.toArray(Option[]::new);
+    }
+
+    private static List<Path> jars(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
+        }
+    }
+
+    private static Path root() {
+        return Path.of(System.getProperty("glassbox.root"));
+    }
+
+    @Test
+    public void everyBundleIsActive() {
+        for (Bundle b : context.getBundles()) {
+            boolean fragment = b.getHeaders().get(Constants.FRAGMENT_HOST) != null;
+            if (!fragment) {
+                assertEquals(b.getSymbolicName() + " is not active", Bundle.ACTIVE, b.getState());
+            }
+        }
+        assertTrue(service.backends().stream().anyMatch(b -> b.id().equals("java") && b.availability().isAvailable()));
+        assertEquals(List.of("gradient", "gradient-x-input", "integrated-gradients", "saliency", "smoothgrad"),
+                service.explainers().stream().map(ExplainerInfo::id).toList());
+        assertTrue(service.modelFormats().contains("onnx"));
+    }
+
+    @Test
+    public void gradientAndIntegratedGradientsMatchPyTorch() {
+        for (String name : List.of("mlp", "mlp_matmul", "cnn", "cnn_reshape")) {
+            Path dir = root().resolve("testdata/torch");
+            Graph model = service.loadModel(dir.resolve(name + ".onnx"));
+            HostTensor input = Npy.read(dir.resolve(name + "_input.npy"));
+            int[] targets = Npy.readInts(dir.resolve(name + "_target.npy"));
+            Explanation gradient = service.explain(model,
+                    ExplanationQuery.of("gradient", input).withTarget(Target.classes(targets)));
+            assertClose(name + " gradient", Npy.read(dir.resolve(name + "_gradient.npy")), gradient.attribution());
+            assertClose(name + " logits", Npy.read(dir.resolve(name + "_logits.npy")), gradient.logits());
+            Explanation ig = service.explain(model,
+                    ExplanationQuery.of("integrated-gradients", input).withTarget(Target.classes(targets)));
+            assertClose(name + " integrated gradients", Npy.read(dir.resolve(name + "_ig.npy")), ig.attribution());
+        }
+    }
+
+    @Test
+    public void occlusionBundleComesAndGoesWhileRequestsAreInFlight() throws Exception {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        HostTensor one = samples.item(5);
+        File jar = Path.of(System.getProperty("glassbox.runtime"), "extra").toFile().listFiles(
+                f -> f.getName().startsWith("glassbox-explainer-occlusion"))[0];
+
+        Bundle occlusion = context.installBundle(jar.toURI().toString());
+        occlusion.start();
+        awaitExplainer("occlusion", true);
+        Explanation quick = service.explain(model, ExplanationQuery.of("occlusion", one));
+        assertEquals(Shape.of(1, 1, 28, 28), quick.attribution().shape());
+        assertTrue("occluding a sandal must change its logit", maxAbs(quick.attribution()) > 0);
+
+        // Two long requests: one of the bundle about to go away, one of another bundle.
+        CountDownLatch running = new CountDownLatch(2);
+        CompletableFuture<Explanation> inFlightOcclusion = CompletableFuture.supplyAsync(() -> service.explain(model,
+                ExplanationQuery.of("occlusion", samples).withOptions(Map.of("window", "2", "stride", "1"))
+                        .withProgress(started(running))));
+        CompletableFuture<Explanation> inFlightSmoothGrad = CompletableFuture.supplyAsync(() -> service.explain(model,
+                ExplanationQuery.of("smoothgrad", one).withOptions(Map.of("samples", "640"))
+                        .withProgress(started(running))));
+        assertTrue("requests did not start", running.await(60, TimeUnit.SECONDS));
+        assertFalse("the occlusion request finished too soon to test anything", inFlightOcclusion.isDone());
+        occlusion.uninstall();
+        awaitExplainer("occlusion", false);
+
+        Explanation finished = inFlightOcclusion.get(120, TimeUnit.SECONDS);
+        assertEquals(samples.shape(), finished.attribution().shape());
+        assertEquals(Shape.of(1, 1, 28, 28), inFlightSmoothGrad.get(120, TimeUnit.SECONDS).attribution().shape());
+        UnsupportedFeatureException gone = assertThrows(UnsupportedFeatureException.class,
+                () -> service.explain(model, ExplanationQuery.of("occlusion", one)));
+        assertTrue(gone.getMessage(), gone.getMessage().contains("unknown method occlusion"));
+    }
+
+    @Test
+    public void badRequestsFailWithANamedErrorAndTheServiceKeepsServing() {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        InvalidInputException shape = assertThrows(InvalidInputException.class,
+                () -> service.explain(model, ExplanationQuery.of("gradient", HostTensor.zeros(Shape.of(2, 3, 28, 28)))));
+        assertTrue(shape.describe(), shape.describe().contains("[2, 3, 28, 28]"));
+        assertThrows(UnsupportedFeatureException.class,
+                () -> service.explain(model, ExplanationQuery.of("no-such-method", samples)));
+        DeadlineExceededException late = assertThrows(DeadlineExceededException.class,
+                () -> service.explain(model, ExplanationQuery.of("smoothgrad", samples)
+                        .withOptions(Map.of("samples", "100000")).withTimeout(Duration.ofMillis(300))));
+        assertTrue(late.describe(), late.describe().contains("smoothgrad"));
+        InvalidInputException missing = assertThrows(InvalidInputException.class,
+                () -> service.loadModel(root().resolve("models/no-such-model.onnx")));
+        assertTrue(missing.describe(), missing.describe().contains("no-such-model.onnx"));
+        // Still serving.
+        Explanation ok = service.explain(model, ExplanationQuery.of("gradient", samples));
+        assertEquals(samples.shape(), ok.attribution().shape());
+    }
+
+    private static dev.glassbox.api.service.ProgressListener started(CountDownLatch latch) {
+        boolean[] once = {false};
+        return (done, total) -> {
+            if (!once[0]) {
+                once[0] = true;
+                latch.countDown();
+            }
+        };
+    }
+
+    private void awaitExplainer(String id, boolean present) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (System.nanoTime() < end) {
+            if (service.explainers().stream().anyMatch(e -> e.id().equals(id)) == present) {
+                return;
+            }
+            Thread.sleep(50);
+        }
+        throw new AssertionError("explainer " + id + (present ? " did not appear" : " did not go away"));
+    }
+
+    private static float maxAbs(HostTensor t) {
+        float m = 0;
+        for (float v : t.data()) {
+            m = Math.max(m, Math.abs(v));
+        }
+        return m;
+    }
+
+    /** Agreement to 1e-4 relative to the reference's largest magnitude. */
+    static void assertClose(String what, HostTensor expected, HostTensor actual) {
+        assertNotNull(actual);
+        assertEquals(what + " shape", expected.shape(), actual.shape());
+        float scale = maxAbs(expected);
+        float[] e = expected.data();
+        float[] a = actual.data();
+        for (int i = 0; i < e.length; i++) {
+            double tol = 1e-4 * scale + 1e-6;
+            if (Math.abs(e[i] - a[i]) > tol) {
+                throw new AssertionError(what + ": element " + i + " is " + a[i] + ", PyTorch says " + e[i]
+                        + " (tolerance " + tol + "); first values " + Arrays.toString(Arrays.copyOf(a, 4)));
+            }
+        }
+    }
+}
