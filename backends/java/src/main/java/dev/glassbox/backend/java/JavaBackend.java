@@ -1,0 +1,125 @@
+package dev.glassbox.backend.java;
+
+import dev.glassbox.api.InvalidInputException;
+import dev.glassbox.api.UnsupportedFeatureException;
+import dev.glassbox.api.backend.Availability;
+import dev.glassbox.api.backend.Backend;
+import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.ValueInfo;
+import dev.glassbox.api.tensor.Shape;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinWorkerThread;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+
+/**
+ * The portable backend: always available, ranked lowest so any accelerated backend wins when
+ * present. Owns the worker pool its kernels fork into; the pool lives from activation to
+ * deactivation, so stopping the bundle leaves no threads behind.
+ */
+@Component(service = Backend.class, property = {"id=" + JavaBackend.ID, "service.ranking:Integer=0"})
+public final class JavaBackend implements Backend {
+    static final String ID = "java";
+
+    /** Component configuration (PID {@code dev.glassbox.backend.java.JavaBackend}). */
+    public @interface Config {
+        /** Worker threads for batch and channel parallelism; 0 or less means one per processor. */
+        int threads() default 0;
+    }
+
+    private final ForkJoinPool pool;
+    private final JavaKernels kernels;
+
+    @Activate
+    public JavaBackend(Config config) {
+        this(config.threads());
+    }
+
+    /** For tests and embedding without DS; call {@link #deactivate()} when done. */
+    JavaBackend(int threads) {
+        int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
+        AtomicInteger count = new AtomicInteger();
+        this.pool = new ForkJoinPool(n, p -> {
+            ForkJoinWorkerThread t = ForkJoinPool.defaultForkJoinWorkerThreadFactory.newThread(p);
+            t.setName("glassbox-java-" + count.incrementAndGet());
+            return t;
+        }, null, false);
+        this.kernels = new JavaKernels(new Parallel(pool));
+    }
+
+    @Deactivate
+    void deactivate() {
+        pool.shutdown();
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public String description() {
+        return "portable pure-Java kernels on the heap (" + pool.getParallelism() + " threads)";
+    }
+
+    @Override
+    public Availability availability() {
+        return Availability.available();
+    }
+
+    /**
+     * Checks that every node's op is known and, where the input shapes are fully known, that
+     * the shapes fit from input to output (with batch 1), so a model that cannot run fails
+     * here, naming the node, instead of halfway through an explanation.
+     *
+     * @throws UnsupportedFeatureException naming a node whose op this build does not know
+     * @throws InvalidInputException naming the first node whose shapes do not fit
+     */
+    @Override
+    public PreparedModel prepare(Graph graph) {
+        Map<String, Shape> shapes = new HashMap<>();
+        for (ValueInfo in : graph.inputs()) {
+            if (fullyKnown(in.itemShape())) {
+                shapes.put(in.name(), in.itemShape().withBatch(1));
+            }
+        }
+        for (Node node : graph.nodes()) {
+            try {
+                JavaKernels.implemented(node.op());
+            } catch (MatchException e) {
+                throw new UnsupportedFeatureException("the java backend does not implement " + node.op().type(),
+                        node.name(), e);
+            }
+            List<Shape> in = new ArrayList<>();
+            for (String name : node.inputs()) {
+                in.add(shapes.get(name));
+            }
+            if (in.contains(null)) {
+                continue; // unknown upstream shape: the kernels still check at run time
+            }
+            try {
+                shapes.put(node.output(), JavaKernels.outputShape(node.op(), in));
+            } catch (IllegalArgumentException e) {
+                throw new InvalidInputException("node " + node.name() + ": " + e.getMessage(), node.name(), e);
+            }
+        }
+        return new JavaPreparedModel(graph, kernels);
+    }
+
+    private static boolean fullyKnown(Shape s) {
+        for (int d : s.dims()) {
+            if (d < 1) {
+                return false;
+            }
+        }
+        return true;
+    }
+}
