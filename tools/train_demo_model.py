@@ -47,7 +47,7 @@ JSON_PATH = os.path.join(MODEL_DIR, "fashion-mnist-cnn.json")
 
 CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-EPOCHS = 10
+EPOCHS = 12
 BATCH = 128
 LR = 1e-3
 SEED = 0
