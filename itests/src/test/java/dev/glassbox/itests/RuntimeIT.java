@@ -33,6 +33,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import javax.inject.Inject;
@@ -67,13 +69,8 @@ public class RuntimeIT {
         Path runtime = Path.of(System.getProperty("glassbox.runtime"));
         List<Option> options = new ArrayList<>();
         options.add(junitBundles());
-        // The launcher shares api and io with the host through its class path; here they are bundles.
-        for (Path jar : jars(runtime.resolve("lib"))) {
-            String name = jar.getFileName().toString();
-            if (name.startsWith("glassbox-api") || name.startsWith("glassbox-io")) {
-                options.add(bundle(jar.toUri().toString()));
-            }
-        }
+        // The launcher shares the API with the host through its class path; here it is a bundle.
+        options.add(bundle(runtime.resolve("lib/glassbox-api.jar").toUri().toString()));
         for (Path jar : jars(runtime.resolve("bundles"))) {
             options.add(bundle(jar.toUri().toString()));
         }
@@ -143,12 +140,13 @@ public class RuntimeIT {
 
         // Two long requests: one of the bundle about to go away, one of another bundle.
         CountDownLatch running = new CountDownLatch(2);
+        ExecutorService callers = Executors.newFixedThreadPool(2);
         CompletableFuture<Explanation> inFlightOcclusion = CompletableFuture.supplyAsync(() -> service.explain(model,
                 ExplanationQuery.of("occlusion", samples).withOptions(Map.of("window", "2", "stride", "1"))
-                        .withProgress(started(running))));
+                        .withProgress(started(running))), callers);
         CompletableFuture<Explanation> inFlightSmoothGrad = CompletableFuture.supplyAsync(() -> service.explain(model,
                 ExplanationQuery.of("smoothgrad", one).withOptions(Map.of("samples", "640"))
-                        .withProgress(started(running))));
+                        .withProgress(started(running))), callers);
         assertTrue("requests did not start", running.await(60, TimeUnit.SECONDS));
         assertFalse("the occlusion request finished too soon to test anything", inFlightOcclusion.isDone());
         occlusion.uninstall();
@@ -157,6 +155,7 @@ public class RuntimeIT {
         Explanation finished = inFlightOcclusion.get(120, TimeUnit.SECONDS);
         assertEquals(samples.shape(), finished.attribution().shape());
         assertEquals(Shape.of(1, 1, 28, 28), inFlightSmoothGrad.get(120, TimeUnit.SECONDS).attribution().shape());
+        callers.shutdown();
         UnsupportedFeatureException gone = assertThrows(UnsupportedFeatureException.class,
                 () -> service.explain(model, ExplanationQuery.of("occlusion", one)));
         assertTrue(gone.getMessage(), gone.getMessage().contains("unknown method occlusion"));
