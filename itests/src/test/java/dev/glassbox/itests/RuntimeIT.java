@@ -124,6 +124,44 @@ public class RuntimeIT {
     }
 
     @Test
+    public void gradientFamilyKeepsItsDefiningProperties() {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        Explanation gradient = service.explain(model, ExplanationQuery.of("gradient", samples));
+        float[] g = gradient.attribution().data();
+        float[] x = samples.data();
+        float[] saliency = service.explain(model, ExplanationQuery.of("saliency", samples)).attribution().data();
+        float[] gxi = service.explain(model, ExplanationQuery.of("gradient-x-input", samples)).attribution().data();
+        for (int i = 0; i < g.length; i++) {
+            assertEquals(Math.abs(g[i]), saliency[i], 0f);
+            assertEquals(g[i] * x[i], gxi[i], 1e-6f * Math.abs(g[i] * x[i]));
+        }
+
+        // Completeness: integrated gradients sum to f(x) - f(baseline) as the path integral converges.
+        int[] targets = gradient.targets();
+        Explanation ig = service.explain(model, ExplanationQuery.of("integrated-gradients", samples)
+                .withTarget(Target.classes(targets)).withOptions(Map.of("steps", "256")));
+        HostTensor atZero = service.predict(model, HostTensor.zeros(samples.shape()), null);
+        int per = x.length / samples.shape().dim(0);
+        for (int item = 0; item < targets.length; item++) {
+            double sum = 0;
+            for (int j = item * per; j < (item + 1) * per; j++) {
+                sum += ig.attribution().data()[j];
+            }
+            double expected = ig.logits().get(item, targets[item]) - atZero.get(item, targets[item]);
+            assertEquals("item " + item + " completeness", expected, sum, 0.01 * Math.abs(expected) + 1e-3);
+        }
+
+        // SmoothGrad is a deterministic function of its seed.
+        ExplanationQuery smooth = ExplanationQuery.of("smoothgrad", samples.item(3)).withOptions(Map.of("samples", "8"));
+        float[] a = service.explain(model, smooth).attribution().data();
+        float[] b = service.explain(model, smooth).attribution().data();
+        float[] c = service.explain(model, smooth.withOptions(Map.of("samples", "8", "seed", "1"))).attribution().data();
+        assertTrue(Arrays.equals(a, b));
+        assertFalse(Arrays.equals(a, c));
+    }
+
+    @Test
     public void occlusionBundleComesAndGoesWhileRequestsAreInFlight() throws Exception {
         Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
         HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
