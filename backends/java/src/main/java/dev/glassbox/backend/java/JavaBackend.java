@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -29,9 +30,15 @@ import org.osgi.service.component.annotations.Deactivate;
 public final class JavaBackend implements Backend {
     static final String ID = "java";
 
+    /** Framework property with the thread count when the configuration sets none ({@code --threads}). */
+    static final String THREADS_PROPERTY = "glassbox.threads";
+
     /** Component configuration (PID {@code dev.glassbox.backend.java.JavaBackend}). */
     public @interface Config {
-        /** Worker threads for batch and channel parallelism; 0 or less means one per processor. */
+        /**
+         * Worker threads for batch and channel parallelism; 0 or less means the framework
+         * property {@code glassbox.threads}, else one per processor.
+         */
         int threads() default 0;
     }
 
@@ -39,8 +46,21 @@ public final class JavaBackend implements Backend {
     private final JavaKernels kernels;
 
     @Activate
+    public JavaBackend(Config config, BundleContext context) {
+        this(config.threads() > 0 ? config.threads() : threadsProperty(context));
+    }
+
     public JavaBackend(Config config) {
         this(config.threads());
+    }
+
+    private static int threadsProperty(BundleContext context) {
+        String value = context.getProperty(THREADS_PROPERTY);
+        try {
+            return value == null ? 0 : Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(THREADS_PROPERTY + " must be an integer, got '" + value + "'", e);
+        }
     }
 
     /** For tests and embedding without DS; call {@link #deactivate()} when done. */

@@ -1,0 +1,110 @@
+package dev.glassbox.launcher;
+
+import dev.glassbox.api.UnsupportedFeatureException;
+import dev.glassbox.api.explain.Explanation;
+import dev.glassbox.api.explain.Target;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.service.ExplanationQuery;
+import dev.glassbox.api.service.ExplanationService;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.io.Heatmaps;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Unmatched;
+
+@Command(name = "explain", description = {"Explains the model's decision for an input (a batch is allowed).",
+        "Method options follow as --name value, e.g. --steps 64 for integrated-gradients."})
+final class ExplainCommand extends BaseCommand {
+
+    @Option(names = "--model", required = true, paramLabel = "M", description = "the model (.onnx)")
+    Path model;
+
+    @Option(names = "--input", required = true, paramLabel = "X", description = ".npy (with or without batch axis) or PNG/JPEG")
+    Path input;
+
+    @Option(names = "--method", required = true, paramLabel = "ID", description = "explainer id (see glassbox list)")
+    String method;
+
+    @Option(names = "--target", paramLabel = "T", defaultValue = "predicted",
+            description = "class index, comma list (one per item) or predicted (default)")
+    String target;
+
+    @Option(names = "--out", required = true, paramLabel = "R.npy", description = "attribution, float32, shaped like the batched input")
+    Path out;
+
+    @Option(names = "--png", paramLabel = "H.png", description = "heatmap of item 0; items i > 0 go to H-<i>.png")
+    Path png;
+
+    @Option(names = "--per-layer", paramLabel = "DIR", description = "per-layer relevance (not yet available)")
+    Path perLayer;
+
+    @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the request (default 600)")
+    Double timeout;
+
+    @Mixin
+    Inputs.ImageOptions image;
+
+    @Unmatched
+    List<String> methodWords = new ArrayList<>();
+
+    @Override
+    public Integer call() throws Exception {
+        Map<String, String> options = Inputs.methodOptions(methodWords);
+        if (perLayer != null) {
+            throw new UnsupportedFeatureException("per-layer relevance is not available yet", "--per-layer");
+        }
+        if (timeout != null && !(timeout > 0)) {
+            throw new dev.glassbox.api.InvalidOptionException("must be positive, got " + timeout, "--timeout");
+        }
+        existing(model);
+        existing(input);
+        try (GlassboxRuntime rt = startRuntime()) {
+            ExplanationService service = service(rt);
+            Graph graph = service.loadModel(model);
+            HostTensor x = Inputs.read(input, graph.input(), image);
+            Target t = Inputs.target(target, x.shape().dim(0));
+            int itemRank = x.shape().rank() - 1;
+            if (png != null && itemRank != 2 && itemRank != 3) {
+                throw new dev.glassbox.api.InvalidOptionException("a heatmap needs inputs shaped [C, H, W] or [H, W], the"
+                        + " model's are " + x.shape().withoutBatch(), "--png");
+            }
+            Explanation e;
+            try (ProgressBar bar = new ProgressBar(err(), method, terminal() && !common.quiet)) {
+                ExplanationQuery q = ExplanationQuery.of(method, x).withTarget(t).withOptions(options)
+                        .withBackend(common.backend).withProgress(bar)
+                        .withTimeout(timeout == null ? null : Duration.ofMillis(Math.round(timeout * 1000)));
+                e = service.explain(graph, q);
+            }
+            writeNpy(out, e.attribution().reshape(x.shape()));
+            if (png != null) {
+                writeHeatmaps(png, e.attribution().reshape(x.shape()));
+            }
+            if (!common.quiet) {
+                out().printf("%s on %s: targets %s, %d ms -> %s%n", e.method(), e.backend(),
+                        Arrays.toString(e.targets()), e.elapsed().toMillis(), out);
+            }
+        }
+        return Main.OK;
+    }
+
+    /** H.png for item 0, H-<i>.png for the others. */
+    static void writeHeatmaps(Path png, HostTensor attribution) {
+        int n = attribution.shape().dim(0);
+        String name = png.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String stem = dot > 0 ? name.substring(0, dot) : name;
+        String ext = dot > 0 ? name.substring(dot) : ".png";
+        for (int i = 0; i < n; i++) {
+            Path file = i == 0 ? png : png.resolveSibling(stem + "-" + i + ext);
+            HostTensor item = attribution.item(i);
+            writing(file, () -> Heatmaps.writePng(Heatmaps.render(item), file));
+        }
+    }
+}

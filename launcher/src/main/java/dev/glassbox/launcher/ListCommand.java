@@ -1,0 +1,52 @@
+package dev.glassbox.launcher;
+
+import dev.glassbox.api.explain.Option.DoubleOption;
+import dev.glassbox.api.explain.Option.IntOption;
+import dev.glassbox.api.service.BackendInfo;
+import dev.glassbox.api.service.ExplainerInfo;
+import dev.glassbox.api.service.ExplanationService;
+import java.io.PrintWriter;
+import java.util.List;
+import picocli.CommandLine.Command;
+
+@Command(name = "list", description = "Lists backends (with availability), explainers and their options, model formats and bundles.")
+final class ListCommand extends BaseCommand {
+
+    @Override
+    public Integer call() throws Exception {
+        try (GlassboxRuntime rt = startRuntime()) {
+            ExplanationService service = service(rt);
+            PrintWriter out = out();
+            List<BackendInfo> backends = service.backends();
+            String best = backends.stream().filter(b -> b.availability().isAvailable())
+                    .max((a, b) -> Integer.compare(a.ranking(), b.ranking())).map(BackendInfo::id).orElse(null);
+            out.println("Backends:");
+            for (BackendInfo b : backends) {
+                out.printf("  %-10s %-9s ranking %-4d %s%s%n", b.id(), b.id().equals(best) ? "(default)" : "",
+                        b.ranking(), b.availability(), b.description() == null ? "" : " - " + b.description());
+            }
+            out.println("Explainers:");
+            for (ExplainerInfo e : service.explainers()) {
+                out.printf("  %-22s %s [%s]%n", e.id(), e.description(), e.bundle());
+                for (dev.glassbox.api.explain.Option<?> o : e.options()) {
+                    out.printf("      --%-12s %-10s %s%s%n", o.name(), o.defaultValue() == null ? "" : o.defaultValue(),
+                            o.description(), range(o));
+                }
+            }
+            out.println("Model formats: " + String.join(", ", service.modelFormats()));
+            out.println("Bundles:");
+            for (GlassboxRuntime.BundleInfo b : rt.bundles()) {
+                out.printf("  %3d %-36s %-20s %s%n", b.id(), b.symbolicName(), b.version(), b.state());
+            }
+        }
+        return Main.OK;
+    }
+
+    private static String range(dev.glassbox.api.explain.Option<?> o) {
+        return switch (o) {
+            case IntOption i -> " (" + i.min() + ".." + i.max() + ")";
+            case DoubleOption d -> " (" + d.min() + ".." + d.max() + ")";
+            default -> "";
+        };
+    }
+}
