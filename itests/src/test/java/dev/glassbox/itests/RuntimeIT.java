@@ -13,6 +13,9 @@ import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 import dev.glassbox.api.DeadlineExceededException;
 import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.UnsupportedFeatureException;
+import dev.glassbox.api.explain.ExplainContext;
+import dev.glassbox.api.explain.ExplainRequest;
+import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Explanation;
 import dev.glassbox.api.explain.Target;
 import dev.glassbox.api.graph.Graph;
@@ -48,6 +51,7 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.Constants;
+import org.osgi.framework.ServiceRegistration;
 
 /**
  * The assembled runtime (the bundles of {@code launcher/target/glassbox}) inside a real Felix:
@@ -218,6 +222,59 @@ public class RuntimeIT {
         // Still serving.
         Explanation ok = service.explain(model, ExplanationQuery.of("gradient", samples));
         assertEquals(samples.shape(), ok.attribution().shape());
+    }
+
+    @Test
+    public void anExplainerThatThrowsOrHangsFailsOnlyItsOwnRequest() throws Exception {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        ServiceRegistration<Explainer> throwing = context.registerService(Explainer.class,
+                new TestExplainer("throws", () -> {
+                    throw new NullPointerException("bug in a third-party explainer");
+                }), null);
+        ServiceRegistration<Explainer> hanging = context.registerService(Explainer.class,
+                new TestExplainer("hangs", () -> {
+                    try {
+                        Thread.sleep(60_000); // never checks its deadline
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }), null);
+        try {
+            IllegalStateException thrown = assertThrows(IllegalStateException.class,
+                    () -> service.explain(model, ExplanationQuery.of("throws", samples)));
+            assertTrue(thrown.getMessage(), thrown.getMessage().contains("explainer throws")
+                    && thrown.getMessage().contains("NullPointerException"));
+            long start = System.nanoTime();
+            DeadlineExceededException late = assertThrows(DeadlineExceededException.class,
+                    () -> service.explain(model, ExplanationQuery.of("hangs", samples).withTimeout(Duration.ofSeconds(1))));
+            assertTrue("the caller waited past the deadline", System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10));
+            assertEquals("method hangs", late.where());
+            assertEquals(samples.shape(), service.explain(model, ExplanationQuery.of("gradient", samples))
+                    .attribution().shape());
+        } finally {
+            throwing.unregister();
+            hanging.unregister();
+        }
+    }
+
+    /** An explainer whose body is given by the test. */
+    private record TestExplainer(String id, Runnable body) implements Explainer {
+        @Override
+        public String description() {
+            return "test explainer";
+        }
+
+        @Override
+        public List<dev.glassbox.api.explain.Option<?>> options() {
+            return List.of();
+        }
+
+        @Override
+        public HostTensor explain(ExplainContext ctx, ExplainRequest request) {
+            body.run();
+            return HostTensor.zeros(request.input().shape());
+        }
     }
 
     private static dev.glassbox.api.service.ProgressListener started(CountDownLatch latch) {
