@@ -166,11 +166,15 @@ public sealed interface Op {
             long known = 1;
             for (int i = 0; i < out.length; i++) {
                 if (out[i] == 0) {
+                    if (i >= in.rank()) {
+                        throw new IllegalArgumentException("Reshape: 0 at axis " + i + " of " + Arrays.toString(shape)
+                                + " copies a dimension " + in + " does not have");
+                    }
                     out[i] = in.dim(i);
                 }
                 if (out[i] == -1) {
                     if (infer >= 0) {
-                        throw new IllegalArgumentException("more than one -1 in Reshape " + Arrays.toString(shape));
+                        throw new IllegalArgumentException("Reshape: more than one -1 in " + Arrays.toString(shape));
                     }
                     infer = i;
                 } else {
@@ -179,13 +183,13 @@ public sealed interface Op {
             }
             if (infer >= 0) {
                 if (known == 0 || in.size() % known != 0) {
-                    throw new IllegalArgumentException("cannot reshape " + in + " to " + Arrays.toString(shape));
+                    throw new IllegalArgumentException("Reshape: cannot reshape " + in + " to " + Arrays.toString(shape));
                 }
                 out[infer] = (int) (in.size() / known);
             }
             Shape result = Shape.of(out);
             if (result.size() != in.size()) {
-                throw new IllegalArgumentException("cannot reshape " + in + " to " + Arrays.toString(shape));
+                throw new IllegalArgumentException("Reshape: cannot reshape " + in + " to " + Arrays.toString(shape));
             }
             return result;
         }

@@ -7,7 +7,6 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -58,7 +57,7 @@ final class JavaKernels implements Kernels {
                 yield x;
             }
             case Op.Flatten f -> flattenShape(f, x);
-            case Op.Reshape r -> reshapeShape(r, x);
+            case Op.Reshape r -> r.outputShape(x);
             case Op.Softmax sm -> softmaxShape("Softmax", sm.axis(), x);
             case Op.LogSoftmax sm -> softmaxShape("LogSoftmax", sm.axis(), x);
         };
@@ -74,17 +73,6 @@ final class JavaKernels implements Kernels {
             outer *= x.dim(d);
         }
         return Shape.of(outer, outer == 0 ? 0 : x.size() / outer);
-    }
-
-    private static Shape reshapeShape(Op.Reshape r, Shape x) {
-        try {
-            return r.outputShape(x);
-        } catch (IndexOutOfBoundsException e) {
-            throw new IllegalArgumentException("Reshape: cannot reshape " + x + " to " + Arrays.toString(r.shape())
-                    + " (0 copies a dimension the input lacks)", e);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("Reshape: " + e.getMessage(), e);
-        }
     }
 
     private static Shape softmaxShape(String name, int axis, Shape x) {
