@@ -105,7 +105,8 @@ public class RuntimeIT {
             }
         }
         assertTrue(service.backends().stream().anyMatch(b -> b.id().equals("java") && b.availability().isAvailable()));
-        assertEquals(List.of("gradient", "gradient-x-input", "integrated-gradients", "saliency", "smoothgrad"),
+        assertEquals(List.of("deep-taylor", "gradient", "gradient-x-input", "integrated-gradients", "lrp", "saliency",
+                "smoothgrad"),
                 service.explainers().stream().map(ExplainerInfo::id).toList());
         assertTrue(service.modelFormats().contains("onnx"));
     }

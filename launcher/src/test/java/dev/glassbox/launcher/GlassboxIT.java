@@ -193,6 +193,7 @@ class GlassboxIT {
                 Files.readString(ROOT.resolve("models/fashion-mnist-cnn.json")), "test_accuracy"));
         String percent = String.format(java.util.Locale.ROOT, "%.2f%%", accuracy * 100);
         for (String s : new String[] {"gradient", "saliency", "gradient-x-input", "integrated-gradients", "smoothgrad",
+                "lrp", "deep-taylor",
                 "Ankle boot", percent}) {
             assertTrue(html.contains(s), s + " missing in index.html");
         }

@@ -41,4 +41,22 @@ public interface Kernels {
 
     /** {@code |a|} elementwise. */
     Tensor abs(Tensor a, TensorScope scope);
+
+    /** {@code a - b}, same shapes. */
+    Tensor subtract(Tensor a, Tensor b, TensorScope scope);
+
+    /** {@code a / b} elementwise, same shapes (IEEE semantics: no exception on zero). */
+    Tensor divide(Tensor a, Tensor b, TensorScope scope);
+
+    /** {@code min(max(a, min), max)} elementwise; infinite bounds leave that side open. */
+    Tensor clamp(Tensor a, float min, float max, TensorScope scope);
+
+    /** {@code 1} where {@code a > 0}, else {@code 0}. */
+    Tensor positiveMask(Tensor a, TensorScope scope);
+
+    /**
+     * The LRP stabilizer {@code z + eps * (sign(z) + [z == 0])}: moves {@code z} away from zero
+     * by {@code eps}, zeros towards the positive side.
+     */
+    Tensor stabilize(Tensor z, float eps, TensorScope scope);
 }

@@ -20,17 +20,37 @@ public sealed interface Op {
     int arity();
 
     /**
+     * An affine layer {@code y = layer(x; W) + b}, linear in {@code x} for fixed parameters:
+     * the layers LRP rules redistribute through by modifying the parameters.
+     */
+    sealed interface Linear extends Op permits Dense, Conv2d {
+
+        HostTensor weight();
+
+        /** The bias, or {@code null} for none. */
+        HostTensor bias();
+
+        /** The same layer with other parameters of the same shapes ({@code bias} may be null). */
+        Linear withParameters(HostTensor weight, HostTensor bias);
+    }
+
+    /**
      * Fully connected: {@code y = x W^T + b} for {@code x} of shape {@code [N, in]}.
      *
      * @param weight {@code [out, in]}
      * @param bias   {@code [out]}, or {@code null} for none
      */
-    record Dense(HostTensor weight, HostTensor bias) implements Op {
+    record Dense(HostTensor weight, HostTensor bias) implements Linear {
         public Dense {
             requireRank(weight, 2, "Dense weight");
             if (bias != null && !bias.shape().equals(Shape.of(weight.shape().dim(0)))) {
                 throw new IllegalArgumentException("Dense bias " + bias.shape() + " for weight " + weight.shape());
             }
+        }
+
+        @Override
+        public Dense withParameters(HostTensor newWeight, HostTensor newBias) {
+            return new Dense(newWeight, newBias);
         }
 
         public int inFeatures() {
@@ -53,7 +73,7 @@ public sealed interface Op {
      * @param weight {@code [out, in / groups, kH, kW]}
      * @param bias   {@code [out]}, or {@code null} for none
      */
-    record Conv2d(HostTensor weight, HostTensor bias, Geometry2d geometry, int groups) implements Op {
+    record Conv2d(HostTensor weight, HostTensor bias, Geometry2d geometry, int groups) implements Linear {
         public Conv2d {
             requireRank(weight, 4, "Conv2d weight");
             if (groups < 1 || weight.shape().dim(0) % groups != 0) {
@@ -62,6 +82,11 @@ public sealed interface Op {
             if (bias != null && !bias.shape().equals(Shape.of(weight.shape().dim(0)))) {
                 throw new IllegalArgumentException("Conv2d bias " + bias.shape() + " for weight " + weight.shape());
             }
+        }
+
+        @Override
+        public Conv2d withParameters(HostTensor newWeight, HostTensor newBias) {
+            return new Conv2d(newWeight, newBias, geometry, groups);
         }
 
         public int outChannels() {

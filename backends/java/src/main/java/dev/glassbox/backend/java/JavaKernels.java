@@ -190,6 +190,65 @@ final class JavaKernels implements Kernels {
         return s.adopt(a.shape(), out, "abs result");
     }
 
+    @Override
+    public Tensor subtract(Tensor a, Tensor b, TensorScope scope) {
+        JavaScope s = scope(scope);
+        JavaTensor x = tensor("subtract", a);
+        float[] xd = x.data();
+        float[] yd = sameShape("subtract", x, tensor("subtract", b)).data();
+        float[] out = new float[xd.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = xd[i] - yd[i];
+        }
+        return s.adopt(x.shape(), out, "subtract result");
+    }
+
+    @Override
+    public Tensor divide(Tensor a, Tensor b, TensorScope scope) {
+        JavaScope s = scope(scope);
+        JavaTensor x = tensor("divide", a);
+        float[] xd = x.data();
+        float[] yd = sameShape("divide", x, tensor("divide", b)).data();
+        float[] out = new float[xd.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = xd[i] / yd[i];
+        }
+        return s.adopt(x.shape(), out, "divide result");
+    }
+
+    @Override
+    public Tensor clamp(Tensor a, float min, float max, TensorScope scope) {
+        JavaScope s = scope(scope);
+        float[] xd = tensor("clamp", a).data();
+        float[] out = new float[xd.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = Math.min(Math.max(xd[i], min), max);
+        }
+        return s.adopt(a.shape(), out, "clamp result");
+    }
+
+    @Override
+    public Tensor positiveMask(Tensor a, TensorScope scope) {
+        JavaScope s = scope(scope);
+        float[] xd = tensor("positiveMask", a).data();
+        float[] out = new float[xd.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = xd[i] > 0f ? 1f : 0f;
+        }
+        return s.adopt(a.shape(), out, "positiveMask result");
+    }
+
+    @Override
+    public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
+        JavaScope s = scope(scope);
+        float[] zd = tensor("stabilize", z).data();
+        float[] out = new float[zd.length];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = zd[i] + (zd[i] < 0f ? -eps : eps);
+        }
+        return s.adopt(z.shape(), out, "stabilize result");
+    }
+
     private static float[] relu(float[] x) {
         float[] y = new float[x.length];
         for (int i = 0; i < y.length; i++) {

@@ -1,0 +1,40 @@
+package dev.glassbox.explainer.lrp;
+
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.function.DoubleUnaryOperator;
+
+/**
+ * Layers with elementwise-modified parameters ({@code W+}, {@code W + g W+}, {@code W^2}, ...),
+ * computed once per layer and modification and kept while the layer's weights live, so
+ * repeated explanations of a model reuse them (and backends reuse their device copies, which
+ * they cache by parameter identity).
+ */
+final class ModifiedParameters {
+    private final Map<HostTensor, Map<String, Op.Linear>> cache = new WeakHashMap<>();
+
+    /**
+     * The layer with {@code f} applied to every weight and {@code g} to every bias (no bias when
+     * {@code g} is null or the layer has none).
+     *
+     * @param key names the modification, e.g. {@code "gamma+0.25"}; equal keys mean equal results
+     */
+    synchronized Op.Linear modify(Op.Linear layer, String key, DoubleUnaryOperator f, DoubleUnaryOperator g) {
+        return cache.computeIfAbsent(layer.weight(), w -> new HashMap<>())
+                .computeIfAbsent(key + "@" + System.identityHashCode(layer.bias()),
+                        k -> layer.withParameters(map(layer.weight(), f),
+                                g == null || layer.bias() == null ? null : map(layer.bias(), g)));
+    }
+
+    private static HostTensor map(HostTensor t, DoubleUnaryOperator f) {
+        float[] in = t.data();
+        float[] out = new float[in.length];
+        for (int i = 0; i < in.length; i++) {
+            out[i] = (float) f.applyAsDouble(in[i]);
+        }
+        return HostTensor.wrap(t.shape(), out);
+    }
+}

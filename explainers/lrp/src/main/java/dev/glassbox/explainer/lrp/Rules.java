@@ -1,0 +1,247 @@
+package dev.glassbox.explainer.lrp;
+
+import dev.glassbox.api.InvalidOptionException;
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.explain.NodeRule;
+import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * The LRP rules of {@code lrp-rules.md}, each "modified forward, divide, transposed backward,
+ * multiply" over the backend's kernels, so they run on every backend. Conventions follow
+ * Zennit: {@code stab(z, e) = z + e (sign(z) + [z == 0])}, {@code e = 1e-6} unless the rule
+ * takes its own.
+ */
+final class Rules {
+    static final float STABILIZER = 1e-6f;
+
+    /** Rule names accepted in composites and {@code --rule}. */
+    static final List<String> NAMES = List.of("epsilon", "zplus", "alpha-beta", "gamma", "zbox", "wsquare", "flat",
+            "pass", "norm", "gradient");
+
+    private final ModifiedParameters modified;
+    private final Settings settings;
+
+    /** The request's defaults for rules written without parameters. */
+    record Settings(double epsilon, double gamma, double low, double high, double alpha, double beta) {
+    }
+
+    Rules(ModifiedParameters modified, Settings settings) {
+        this.modified = modified;
+        this.settings = settings;
+    }
+
+    /** The rule {@code spec} bound to {@code node}; an error naming {@code where} if it does not fit. */
+    NodeRule create(RuleSpec spec, Node node, String where) {
+        return switch (spec.name()) {
+            case "epsilon" -> {
+                double e = param(spec, 0, settings.epsilon(), 1, where);
+                requireNonNegative(spec, e, where);
+                yield linear(spec, node, where, layer -> epsilonOverInputs((float) e));
+            }
+            case "zplus" -> noParams(spec, where, linear(spec, node, where, layer -> alphaBeta(layer, 1, 0)));
+            case "alpha-beta" -> {
+                double a = param(spec, 0, settings.alpha(), 2, where);
+                double b = param(spec, 1, settings.beta(), 2, where);
+                if (a < 0 || b < 0 || Math.abs(a - b - 1) > 1e-9) {
+                    throw new InvalidOptionException("rule " + spec + " needs alpha - beta = 1 and both >= 0", where);
+                }
+                yield linear(spec, node, where, layer -> alphaBeta(layer, (float) a, (float) b));
+            }
+            case "gamma" -> {
+                double g = param(spec, 0, settings.gamma(), 1, where);
+                requireNonNegative(spec, g, where);
+                yield linear(spec, node, where, layer -> gamma(layer, g));
+            }
+            case "zbox" -> {
+                double l = param(spec, 0, settings.low(), 2, where);
+                double h = param(spec, 1, settings.high(), 2, where);
+                if (l > h) {
+                    throw new InvalidOptionException("rule " + spec + " needs low <= high", where);
+                }
+                yield linear(spec, node, where, layer -> zbox(layer, (float) l, (float) h));
+            }
+            case "wsquare" -> noParams(spec, where, linear(spec, node, where,
+                    layer -> inputIndependent(layer, "wsquare", w -> w * w, b -> b * b)));
+            case "flat" -> noParams(spec, where, linear(spec, node, where,
+                    layer -> inputIndependent(layer, "flat", w -> 1, null)));
+            case "pass" -> {
+                noParams(spec, where, null);
+                if (node.op().arity() != 1) {
+                    throw new InvalidOptionException("rule pass needs a one-input node; " + node.name() + " is "
+                            + node.op().type(), where);
+                }
+                yield step -> List.of(step.upstream());
+            }
+            case "norm" -> noParams(spec, where, epsilonOverInputs(STABILIZER));
+            case "gradient" -> noParams(spec, where, NodeRule.gradient());
+            default -> throw new InvalidOptionException("unknown rule '" + spec.name() + "' (known: "
+                    + String.join(", ", NAMES) + ")", where);
+        };
+    }
+
+    /**
+     * {@code epsilon(e)}: {@code R_in = x * layer^T(R / stab(z, e))}, with {@code z} the node's
+     * own output. Over every input of any node it is also {@code norm} for pools and sums.
+     */
+    private static NodeRule epsilonOverInputs(float e) {
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor s = k.divide(step.upstream(), k.stabilize(step.output(), e, sc), sc);
+            List<Tensor> grads = k.inputGradients(step.node().op(), step.inputs(), step.output(), s, sc);
+            List<Tensor> out = new ArrayList<>(grads.size());
+            for (int i = 0; i < grads.size(); i++) {
+                out.add(k.multiply(step.inputs().get(i), grads.get(i), sc));
+            }
+            return out;
+        };
+    }
+
+    /**
+     * {@code alpha-beta(a, b)}; {@code zplus} is {@code alpha-beta(1, 0)}. Positive
+     * contributions {@code x+ W+ (+ b+)} and {@code x- W-}, negative ones {@code x+ W- (+ b-)}
+     * and {@code x- W+}.
+     */
+    private NodeRule alphaBeta(Op.Linear layer, float a, float b) {
+        Op.Linear pos = modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
+        Op.Linear negNoBias = modified.modify(layer, "w-", w -> Math.min(w, 0), null);
+        Op.Linear neg = modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
+        Op.Linear posNoBias = modified.modify(layer, "w+", w -> Math.max(w, 0), null);
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor x = step.inputs().get(0);
+            Tensor xp = k.clamp(x, 0f, Float.POSITIVE_INFINITY, sc);
+            Tensor xn = k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
+            Tensor r = step.upstream();
+            Tensor relevance = k.scale(twoPaths(k, sc, r, xp, pos, xn, negNoBias, null), a, sc);
+            if (b != 0f) {
+                relevance = k.subtract(relevance, k.scale(twoPaths(k, sc, r, xp, neg, xn, posNoBias, null), b, sc), sc);
+            }
+            return List.of(relevance);
+        };
+    }
+
+    /**
+     * {@code x1 * l1^T(s) + x2 * l2^T(s)} with {@code s = mask * R / stab(l1(x1) + l2(x2))}:
+     * the shape every sign-split rule shares.
+     */
+    private static Tensor twoPaths(Kernels k, TensorScope sc, Tensor r, Tensor x1, Op.Linear l1, Tensor x2,
+                                   Op.Linear l2, Tensor mask) {
+        Tensor z1 = k.forward(l1, List.of(x1), sc);
+        Tensor z2 = k.forward(l2, List.of(x2), sc);
+        Tensor s = k.divide(r, k.stabilize(k.add(z1, z2, sc), STABILIZER, sc), sc);
+        if (mask != null) {
+            s = k.multiply(s, mask, sc);
+        }
+        Tensor c1 = k.multiply(x1, vjp(k, l1, x1, z1, s, sc), sc);
+        Tensor c2 = k.multiply(x2, vjp(k, l2, x2, z2, s, sc), sc);
+        return k.add(c1, c2, sc);
+    }
+
+    /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
+    private NodeRule gamma(Op.Linear layer, double g) {
+        Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
+        Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
+        Op.Linear upNoBias = modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
+        Op.Linear downNoBias = modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor x = step.inputs().get(0);
+            Tensor xp = k.clamp(x, 0f, Float.POSITIVE_INFINITY, sc);
+            Tensor xn = k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
+            Tensor o = step.output();
+            Tensor outPositive = k.positiveMask(o, sc);
+            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
+            Tensor r = step.upstream();
+            Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
+            Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, outNegative);
+            return List.of(k.add(fromPositive, fromNegative, sc));
+        };
+    }
+
+    /** {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels. */
+    private NodeRule zbox(Op.Linear layer, float low, float high) {
+        Op.Linear pos = modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
+        Op.Linear neg = modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor x = step.inputs().get(0);
+            Tensor l = filled(k, x, low, sc);
+            Tensor h = filled(k, x, high, sc);
+            Tensor zl = k.forward(pos, List.of(l), sc);
+            Tensor zh = k.forward(neg, List.of(h), sc);
+            Tensor z = k.subtract(k.subtract(step.output(), zl, sc), zh, sc);
+            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
+            Tensor r = k.multiply(x, vjp(k, layer, x, step.output(), s, sc), sc);
+            r = k.subtract(r, k.multiply(l, vjp(k, pos, l, zl, s, sc), sc), sc);
+            return List.of(k.subtract(r, k.multiply(h, vjp(k, neg, h, zh, s, sc), sc), sc));
+        };
+    }
+
+    /** {@code wsquare} and {@code flat}: {@code R_in = layer'^T(R / stab(layer'(1)))}, whatever the input. */
+    private NodeRule inputIndependent(Op.Linear layer, String key, java.util.function.DoubleUnaryOperator w,
+                                      java.util.function.DoubleUnaryOperator b) {
+        Op.Linear mod = modified.modify(layer, key, w, b);
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor ones = filled(k, step.inputs().get(0), 1f, sc);
+            Tensor z = k.forward(mod, List.of(ones), sc);
+            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
+            return List.of(vjp(k, mod, ones, z, s, sc));
+        };
+    }
+
+    /** {@code layer^T(s)}: the layer's vector-Jacobian product at {@code x}, where it output {@code y}. */
+    private static Tensor vjp(Kernels k, Op.Linear layer, Tensor x, Tensor y, Tensor s, TensorScope sc) {
+        return k.inputGradients(layer, List.of(x), y, s, sc).get(0);
+    }
+
+    private static Tensor filled(Kernels k, Tensor like, float value, TensorScope sc) {
+        float[] v = new float[like.shape().size()];
+        Arrays.fill(v, value);
+        return k.upload(HostTensor.wrap(like.shape(), v), sc);
+    }
+
+    private static NodeRule linear(RuleSpec spec, Node node, String where,
+                                   java.util.function.Function<Op.Linear, NodeRule> make) {
+        if (!(node.op() instanceof Op.Linear layer)) {
+            throw new InvalidOptionException("rule " + spec.name() + " applies to Dense and Conv2d nodes; node "
+                    + node.name() + " is " + node.op().type(), where);
+        }
+        return make.apply(layer);
+    }
+
+    private static NodeRule noParams(RuleSpec spec, String where, NodeRule rule) {
+        if (spec.params().length > 0) {
+            throw new InvalidOptionException("rule " + spec.name() + " takes no parameters", where);
+        }
+        return rule;
+    }
+
+    /** Parameter {@code i} of {@code spec}, or the default when the rule was written without any. */
+    private static double param(RuleSpec spec, int i, double fallback, int count, String where) {
+        int given = spec.params().length;
+        if (given != 0 && given != count) {
+            throw new InvalidOptionException("rule " + spec.name() + " takes " + count + " parameter"
+                    + (count == 1 ? "" : "s") + ", got " + given, where);
+        }
+        return given == 0 ? fallback : spec.params()[i];
+    }
+
+    private static void requireNonNegative(RuleSpec spec, double v, String where) {
+        if (v < 0) {
+            throw new InvalidOptionException("rule " + spec + " needs a non-negative parameter", where);
+        }
+    }
+}
