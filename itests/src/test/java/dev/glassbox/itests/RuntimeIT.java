@@ -5,10 +5,6 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
-import static org.ops4j.pax.exam.CoreOptions.bundle;
-import static org.ops4j.pax.exam.CoreOptions.frameworkProperty;
-import static org.ops4j.pax.exam.CoreOptions.junitBundles;
-import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
 import dev.glassbox.api.DeadlineExceededException;
 import dev.glassbox.api.InvalidInputException;
@@ -27,10 +23,8 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.io.Npy;
 import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -39,7 +33,6 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import javax.inject.Inject;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -70,30 +63,11 @@ public class RuntimeIT {
 
     @Configuration
     public Option[] config() throws IOException {
-        Path runtime = Path.of(System.getProperty("glassbox.runtime"));
-        List<Option> options = new ArrayList<>();
-        options.add(junitBundles());
-        // The launcher shares the API with the host through its class path; here it is a bundle.
-        options.add(bundle(runtime.resolve("lib/glassbox-api.jar").toUri().toString()));
-        for (Path jar : jars(runtime.resolve("bundles"))) {
-            options.add(bundle(jar.toUri().toString()));
-        }
-        Path deploy = Files.createTempDirectory("glassbox-itest-deploy");
-        options.add(frameworkProperty("gosh.args").value("--nointeractive"));
-        options.add(frameworkProperty("felix.fileinstall.dir").value(deploy.toString()));
-        options.add(systemProperty("glassbox.root").value(System.getProperty("glassbox.root")));
-        options.add(systemProperty("glassbox.runtime").value(runtime.toString()));
-        return options.toArray(Option[]::new);
-    }
-
-    private static List<Path> jars(Path dir) throws IOException {
-        try (Stream<Path> s = Files.list(dir)) {
-            return s.filter(p -> p.toString().endsWith(".jar")).sorted().toList();
-        }
+        return AssembledRuntime.options();
     }
 
     private static Path root() {
-        return Path.of(System.getProperty("glassbox.root"));
+        return AssembledRuntime.root();
     }
 
     @Test

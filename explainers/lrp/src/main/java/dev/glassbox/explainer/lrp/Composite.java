@@ -22,7 +22,8 @@ record Composite(String name, String description, RuleSpec first, boolean firstC
     private static final RuleSpec EPSILON = RuleSpec.of("epsilon");
     private static final RuleSpec ZPLUS = RuleSpec.of("zplus");
     private static final RuleSpec FLAT = RuleSpec.of("flat");
-    private static final RuleSpec ALPHA2_BETA1 = RuleSpec.of("alpha-beta", 2, 1);
+    /** Takes {@code --alpha/--beta}, which default to 2 and 1. */
+    private static final RuleSpec ALPHA2_BETA1 = RuleSpec.of("alpha-beta");
 
     /** The composites of lrp-rules.md by name. */
     static final Map<String, Composite> BUILT_IN = Map.of(
