@@ -146,6 +146,8 @@ final class JavaKernels implements Kernels {
         return List.of(s.adopt(xs, dx, label));
     }
 
+    // Each elementwise kernel spells out its own loop: one shared loop taking a lambda would make
+    // a megamorphic call per element, which the JIT cannot inline.
     @Override
     public Tensor add(Tensor a, Tensor b, TensorScope scope) {
         JavaScope s = scope(scope);
