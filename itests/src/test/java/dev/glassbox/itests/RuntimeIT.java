@@ -25,6 +25,7 @@ import java.io.File;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
@@ -138,6 +139,40 @@ public class RuntimeIT {
         float[] c = service.explain(model, smooth.withOptions(Map.of("samples", "8", "seed", "1"))).attribution().data();
         assertTrue(Arrays.equals(a, b));
         assertFalse(Arrays.equals(a, c));
+    }
+
+    @Test
+    public void perLayerResultsShowWhatArrivedAtEveryValue() {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        Explanation lrp = service.explain(model, ExplanationQuery.of("lrp", samples).withPerLayer(true));
+        List<String> values = new ArrayList<>(lrp.perLayer().keySet());
+        assertEquals("logits", values.get(0));
+        assertEquals("input", values.get(values.size() - 1));
+        assertEquals(11, values.size());
+        assertClose("input relevance", lrp.attribution(), lrp.perLayer().get("input"));
+        int[] t = lrp.targets();
+        HostTensor seed = lrp.perLayer().get("logits");
+        HostTensor atConv1 = lrp.perLayer().get("/conv1/Conv_output_0");
+        int per = samples.shape().size() / t.length;
+        int perConv = atConv1.shape().size() / t.length;
+        for (int i = 0; i < t.length; i++) {
+            assertEquals(lrp.logits().get(i, t[i]), seed.get(i, t[i]), 0f);
+            // flat (epsilon-plus-flat's first layer) has no bias: it passes on all it receives.
+            double in = 0;
+            double conv = 0;
+            for (int j = 0; j < per; j++) {
+                in += lrp.attribution().data()[i * per + j];
+            }
+            for (int j = 0; j < perConv; j++) {
+                conv += atConv1.data()[i * perConv + j];
+            }
+            assertEquals("item " + i, conv, in, 1e-4 * Math.abs(conv));
+        }
+        assertTrue(service.explain(model, ExplanationQuery.of("lrp", samples)).perLayer().isEmpty());
+        UnsupportedFeatureException none = assertThrows(UnsupportedFeatureException.class, () -> service.explain(model,
+                ExplanationQuery.of("integrated-gradients", samples).withPerLayer(true)));
+        assertEquals("--per-layer", none.where());
     }
 
     @Test

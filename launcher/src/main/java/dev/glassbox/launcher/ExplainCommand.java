@@ -1,6 +1,5 @@
 package dev.glassbox.launcher;
 
-import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.explain.Explanation;
 import dev.glassbox.api.explain.Target;
 import dev.glassbox.api.graph.Graph;
@@ -42,7 +41,8 @@ final class ExplainCommand extends BaseCommand {
     @Option(names = "--png", paramLabel = "H.png", description = "heatmap of item 0; items i > 0 go to H-<i>.png")
     Path png;
 
-    @Option(names = "--per-layer", paramLabel = "DIR", description = "per-layer relevance (not yet available)")
+    @Option(names = "--per-layer", paramLabel = "DIR",
+            description = "what arrived at each layer: one .npy per value and layers.json with per-item sums")
     Path perLayer;
 
     @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the request (default 600)")
@@ -57,9 +57,6 @@ final class ExplainCommand extends BaseCommand {
     @Override
     public Integer call() throws Exception {
         Map<String, String> options = Inputs.methodOptions(methodWords);
-        if (perLayer != null) {
-            throw new UnsupportedFeatureException("per-layer relevance is not available yet", "--per-layer");
-        }
         if (timeout != null && !(timeout > 0)) {
             throw new dev.glassbox.api.InvalidOptionException("must be positive, got " + timeout, "--timeout");
         }
@@ -78,7 +75,7 @@ final class ExplainCommand extends BaseCommand {
             Explanation e;
             try (ProgressBar bar = new ProgressBar(err(), method, terminal() && !common.quiet)) {
                 ExplanationQuery q = ExplanationQuery.of(method, x).withTarget(t).withOptions(options)
-                        .withBackend(common.backend).withProgress(bar)
+                        .withBackend(common.backend).withProgress(bar).withPerLayer(perLayer != null)
                         .withTimeout(timeout == null ? null : Duration.ofMillis(Math.round(timeout * 1000)));
                 e = service.explain(graph, q);
             }
@@ -86,12 +83,56 @@ final class ExplainCommand extends BaseCommand {
             if (png != null) {
                 writeHeatmaps(png, e.attribution().reshape(x.shape()));
             }
+            if (perLayer != null) {
+                writePerLayer(perLayer, graph, e);
+            }
             if (!common.quiet) {
                 out().printf("%s on %s: targets %s, %d ms -> %s%n", e.method(), e.backend(),
                         Arrays.toString(e.targets()), e.elapsed().toMillis(), out);
             }
         }
         return Main.OK;
+    }
+
+    /**
+     * {@code NN-<value>.npy} for every value the backward walk reached (from the output down to
+     * the input) and {@code layers.json} with each one's node, op, shape and per-item sum, so
+     * users see where relevance is conserved and where biases or stabilizers absorb it.
+     */
+    static void writePerLayer(Path dir, Graph graph, Explanation e) {
+        writing(dir, () -> java.nio.file.Files.createDirectories(dir));
+        StringBuilder json = new StringBuilder("{\"method\": \"").append(e.method()).append("\", \"targets\": ")
+                .append(Arrays.toString(e.targets())).append(", \"layers\": [");
+        int index = 0;
+        for (Map.Entry<String, HostTensor> layer : e.perLayer().entrySet()) {
+            String value = layer.getKey();
+            HostTensor t = layer.getValue();
+            String file = String.format("%02d-%s.npy", index, value.replaceAll("[^A-Za-z0-9._-]", "_"));
+            writeNpy(dir.resolve(file), t);
+            int n = t.shape().dim(0);
+            int per = t.shape().size() / n;
+            double[] sums = new double[n];
+            for (int i = 0; i < t.data().length; i++) {
+                sums[i / per] += t.data()[i];
+            }
+            var node = graph.producer(value);
+            json.append(index == 0 ? "\n  " : ",\n  ")
+                    .append("{\"value\": \"").append(jsonEscape(value)).append("\", \"node\": ")
+                    .append(node.map(nd -> "\"" + jsonEscape(nd.name()) + "\"").orElse("null"))
+                    .append(", \"op\": \"").append(node.map(nd -> nd.op().type()).orElse("input"))
+                    .append("\", \"shape\": ").append(Arrays.toString(t.shape().dims()))
+                    .append(", \"file\": \"").append(file).append("\", \"sum\": ").append(Arrays.toString(sums))
+                    .append('}');
+            index++;
+        }
+        json.append("\n]}\n");
+        Path summary = dir.resolve("layers.json");
+        writing(summary, () -> dev.glassbox.io.AtomicFiles.write(summary,
+                json.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
+    private static String jsonEscape(String s) {
+        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     /** H.png for item 0, H-<i>.png for the others. */

@@ -92,6 +92,26 @@ class GlassboxIT {
     }
 
     @Test
+    void perLayerWritesEveryValueAndTheirSums(@TempDir Path tmp) throws Exception {
+        Path dir = tmp.resolve("layers");
+        Result r = run("explain", "--quiet", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(),
+                "--input", ROOT.resolve("models/samples/05-sandal.png").toString(), "--method", "lrp",
+                "--composite", "epsilon-gamma-box", "--out", tmp.resolve("r.npy").toString(),
+                "--per-layer", dir.toString());
+        assertEquals(0, r.code(), r::toString);
+        String json = Files.readString(dir.resolve("layers.json"));
+        assertTrue(json.contains("\"value\": \"logits\"") && json.contains("\"op\": \"input\""), json);
+        assertEquals(Npy.read(tmp.resolve("r.npy")).shape(), Npy.read(dir.resolve("10-input.npy")).shape());
+        assertTrue(Files.isRegularFile(dir.resolve("09-_conv1_Conv_output_0.npy")));
+
+        Result none = run("explain", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(),
+                "--input", ROOT.resolve("models/samples/05-sandal.png").toString(), "--method", "saliency",
+                "--out", tmp.resolve("s.npy").toString(), "--per-layer", tmp.resolve("none").toString());
+        assertEquals(4, none.code(), none::toString);
+        assertFalse(Files.exists(tmp.resolve("s.npy")), "nothing is written when the request fails");
+    }
+
+    @Test
     void explainWritesHeatmapsForEveryItem(@TempDir Path tmp) {
         Path png = tmp.resolve("h.png");
         Result r = run("explain", "--quiet", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(),

@@ -25,6 +25,14 @@ public interface ExplainContext {
      */
     void checkDeadline();
 
+    /**
+     * Records per-layer results when the request asked for them ({@code --per-layer}), else
+     * ignores them. Explainers whose backward walk is the explanation (gradient, LRP) pass it
+     * to {@link Propagator#backward(Trace, String, dev.glassbox.api.tensor.Tensor,
+     * java.util.function.Function, BackwardObserver, TensorScope)}.
+     */
+    BackwardObserver perLayer();
+
     /** Reports progress of long work ({@code done} of {@code total} steps) for progress bars. */
     void progress(long done, long total);
 }

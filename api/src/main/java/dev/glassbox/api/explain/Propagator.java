@@ -20,9 +20,16 @@ public interface Propagator {
 
     /**
      * Seeds value {@code from} with {@code seed} and walks back to the graph input, applying
-     * {@code rules.apply(node)} at each node that lies between them.
+     * {@code rules.apply(node)} at each node that lies between them, and telling
+     * {@code observer} what arrived at each value on the way.
      *
      * @return what arrives at the graph input, shaped like it
      */
-    Tensor backward(Trace trace, String from, Tensor seed, Function<Node, NodeRule> rules, TensorScope scope);
+    Tensor backward(Trace trace, String from, Tensor seed, Function<Node, NodeRule> rules, BackwardObserver observer,
+                    TensorScope scope);
+
+    /** {@link #backward(Trace, String, Tensor, Function, BackwardObserver, TensorScope)} unobserved. */
+    default Tensor backward(Trace trace, String from, Tensor seed, Function<Node, NodeRule> rules, TensorScope scope) {
+        return backward(trace, from, seed, rules, BackwardObserver.NONE, scope);
+    }
 }

@@ -6,6 +6,7 @@ import dev.glassbox.api.InvalidOptionException;
 import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.explain.BackwardObserver;
 import dev.glassbox.api.explain.ExplainRequest;
 import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Explanation;
@@ -28,6 +29,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
@@ -196,10 +198,13 @@ public final class GlassboxExplanationService implements ExplanationService {
                 Trace trace = propagator.forward(pm, pm.kernels().upload(input, scope), scope);
                 HostTensor out = trace.output().toHost();
                 int[] targets = resolveTargets(query.target(), out);
+                Map<String, HostTensor> perLayer = new LinkedHashMap<>();
+                BackwardObserver observer = query.perLayer()
+                        ? (value, total) -> perLayer.put(value, total.toHost()) : BackwardObserver.NONE;
                 HostTensor attribution;
                 try {
                     attribution = explainer.explain(
-                            new RequestContext(pm, propagator, trace, scope, deadline, query.progress()),
+                            new RequestContext(pm, propagator, trace, scope, deadline, query.progress(), observer),
                             new ExplainRequest(input, targets, options));
                 } catch (GlassboxException e) {
                     throw e;
@@ -212,8 +217,12 @@ public final class GlassboxExplanationService implements ExplanationService {
                             + ") returned " + (attribution == null ? "nothing" : attribution.shape())
                             + " for input " + input.shape());
                 }
+                if (query.perLayer() && perLayer.isEmpty()) {
+                    throw new UnsupportedFeatureException("method " + explainer.id()
+                            + " does not report per-layer results", "--per-layer");
+                }
                 return new Explanation(explainer.id(), pm.backendId(), attribution, targets, out,
-                        Duration.ofNanos(System.nanoTime() - start));
+                        Duration.ofNanos(System.nanoTime() - start), perLayer);
             }
         });
     }

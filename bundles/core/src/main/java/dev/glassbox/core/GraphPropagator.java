@@ -3,6 +3,7 @@ package dev.glassbox.core;
 import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.explain.BackwardObserver;
 import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.explain.NodeStep;
 import dev.glassbox.api.explain.Propagator;
@@ -54,7 +55,8 @@ final class GraphPropagator implements Propagator {
     }
 
     @Override
-    public Tensor backward(Trace trace, String from, Tensor seed, Function<Node, NodeRule> rules, TensorScope scope) {
+    public Tensor backward(Trace trace, String from, Tensor seed, Function<Node, NodeRule> rules,
+                           BackwardObserver observer, TensorScope scope) {
         Graph graph = trace.model().graph();
         Kernels kernels = trace.model().kernels();
         if (!seed.shape().equals(trace.value(from).shape())) {
@@ -73,6 +75,8 @@ final class GraphPropagator implements Propagator {
                 continue; // nothing arrives here, or nothing below depends on the input
             }
             deadline.check();
+            // Every consumer of this value came later in topological order, so its total is complete.
+            observer.arrived(node.output(), above);
             List<Tensor> inputs = new ArrayList<>(node.inputs().size());
             for (String in : node.inputs()) {
                 inputs.add(trace.value(in));
@@ -102,7 +106,11 @@ final class GraphPropagator implements Propagator {
             }
         }
         Tensor atInput = upstream.get(inputName);
-        return atInput != null ? atInput : kernels.upload(HostTensor.zeros(trace.input().shape()), scope);
+        if (atInput == null) {
+            atInput = kernels.upload(HostTensor.zeros(trace.input().shape()), scope);
+        }
+        observer.arrived(inputName, atInput);
+        return atInput;
     }
 
     /** Values computed (transitively) from the graph input: only they receive anything. */

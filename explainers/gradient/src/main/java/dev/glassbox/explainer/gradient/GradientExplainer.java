@@ -29,6 +29,6 @@ public final class GradientExplainer implements Explainer {
 
     @Override
     public HostTensor explain(ExplainContext ctx, ExplainRequest request) {
-        return TargetGradients.of(ctx, ctx.trace(), request.targets(), ctx.scope()).toHost();
+        return TargetGradients.of(ctx, ctx.trace(), request.targets(), ctx.perLayer(), ctx.scope()).toHost();
     }
 }

@@ -1,5 +1,6 @@
 package dev.glassbox.explainer.gradient;
 
+import dev.glassbox.api.explain.BackwardObserver;
 import dev.glassbox.api.explain.ExplainContext;
 import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.explain.Trace;
@@ -16,13 +17,18 @@ final class TargetGradients {
 
     /** The gradient at a forward pass already made (the request's own trace, say). */
     static Tensor of(ExplainContext ctx, Trace trace, int[] targets, TensorScope scope) {
+        return of(ctx, trace, targets, BackwardObserver.NONE, scope);
+    }
+
+    /** As above, telling {@code observer} the gradient at every value on the way. */
+    static Tensor of(ExplainContext ctx, Trace trace, int[] targets, BackwardObserver observer, TensorScope scope) {
         Shape out = trace.output().shape();
         int classes = out.size() / out.dim(0);
         float[] ones = new float[targets.length];
         Arrays.fill(ones, 1f);
         HostTensor seed = HostTensor.oneHot(classes, targets, ones).reshape(out);
         return ctx.propagator().backward(trace, ctx.model().graph().output(),
-                ctx.model().kernels().upload(seed, scope), node -> NodeRule.gradient(), scope);
+                ctx.model().kernels().upload(seed, scope), node -> NodeRule.gradient(), observer, scope);
     }
 
     /** The gradient at new inputs: a forward and a backward pass in a scope of their own. */

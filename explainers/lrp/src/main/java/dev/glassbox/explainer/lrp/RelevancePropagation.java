@@ -55,6 +55,6 @@ final class RelevancePropagation {
         }
         HostTensor seed = HostTensor.oneHot(classes, targets, values).reshape(out);
         return ctx.propagator().backward(ctx.trace(), graph.output(), kernels.upload(seed, ctx.scope()),
-                bound::get, ctx.scope()).toHost();
+                bound::get, ctx.perLayer(), ctx.scope()).toHost();
     }
 }
