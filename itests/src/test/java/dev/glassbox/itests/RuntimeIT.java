@@ -7,14 +7,19 @@ import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
 import dev.glassbox.api.DeadlineExceededException;
+import dev.glassbox.api.InvalidOptionException;
 import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.explain.ExplainContext;
 import dev.glassbox.api.explain.ExplainRequest;
 import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Explanation;
+import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.explain.Target;
 import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.lrp.Rule;
+import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.service.ExplainerInfo;
 import dev.glassbox.api.service.ExplanationQuery;
 import dev.glassbox.api.service.ExplanationService;
@@ -173,6 +178,49 @@ public class RuntimeIT {
         UnsupportedFeatureException none = assertThrows(UnsupportedFeatureException.class, () -> service.explain(model,
                 ExplanationQuery.of("integrated-gradients", samples).withPerLayer(true)));
         assertEquals("--per-layer", none.where());
+    }
+
+    @Test
+    public void aRuleRegisteredByAnotherBundleIsUsedByNameWithoutRestart() {
+        Graph model = service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx"));
+        HostTensor samples = Npy.read(root().resolve("models/samples/samples.npy"));
+        ExplanationQuery scaled = ExplanationQuery.of("lrp", samples)
+                .withOptions(Map.of("composite", "epsilon", "rule", "/relu3/Relu=scaled-pass(2.5)"));
+        InvalidOptionException before = assertThrows(InvalidOptionException.class, () -> service.explain(model, scaled));
+        assertEquals("--rule", before.where());
+
+        // A rule as a third-party bundle writes it: pass relevance on, scaled by its parameter.
+        ServiceRegistration<Rule> registration = context.registerService(Rule.class, new Rule() {
+            @Override
+            public String name() {
+                return "scaled-pass";
+            }
+
+            @Override
+            public String description() {
+                return "R_in = s * R (test rule)";
+            }
+
+            @Override
+            public NodeRule bind(Node node, double[] parameters, RuleDefaults defaults) {
+                float s = (float) parameters[0];
+                return step -> List.of(step.kernels().scale(step.upstream(), s, step.scope()));
+            }
+        }, null);
+        try {
+            HostTensor plain = service.explain(model, ExplanationQuery.of("lrp", samples)
+                    .withOptions(Map.of("composite", "epsilon"))).attribution();
+            HostTensor withRule = service.explain(model, scaled).attribution();
+            // Every rule is linear in the relevance it receives, so scaling one layer scales the input's.
+            float[] expected = plain.data().clone();
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] *= 2.5f;
+            }
+            assertClose("scaled-pass at relu3", HostTensor.wrap(plain.shape(), expected), withRule);
+        } finally {
+            registration.unregister();
+        }
+        assertThrows(InvalidOptionException.class, () -> service.explain(model, scaled));
     }
 
     @Test

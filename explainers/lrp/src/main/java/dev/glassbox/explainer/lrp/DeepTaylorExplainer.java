@@ -6,7 +6,7 @@ import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.explain.Options;
 import dev.glassbox.api.graph.Node;
-import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
 import java.util.List;
 import org.osgi.service.component.annotations.Component;
@@ -48,7 +48,7 @@ public final class DeepTaylorExplainer implements Explainer {
         RuleSpec firstRule = bounded ? RuleSpec.of("zbox", o.get(LOW), o.get(HIGH)) : RuleSpec.of("wsquare");
         Composite deepTaylor = new Composite("deep-taylor", description(), firstRule, false, RuleSpec.of("zplus"),
                 RuleSpec.of("zplus"));
-        Rules rules = new Rules(modified, new Rules.Settings(0, 0, o.get(LOW), o.get(HIGH), 1, 0));
+        Rules rules = new Rules(modified, new RuleDefaults(0, 0, o.get(LOW), o.get(HIGH), 1, 0), name -> null);
         Node first = Composite.firstLayer(ctx.model().graph().nodes());
         String source = bounded ? "--low/--high" : "deep-taylor";
         return RelevancePropagation.explain(ctx, request, rules,

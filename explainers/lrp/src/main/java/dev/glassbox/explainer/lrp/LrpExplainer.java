@@ -7,10 +7,17 @@ import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.explain.Options;
 import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.lrp.Rule;
+import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.TreeSet;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 
 /**
  * Layer-wise relevance propagation (Bach et al. 2015; Montavon et al. 2019) with the rules
@@ -34,9 +41,24 @@ public final class LrpExplainer implements Explainer {
     static final Option.DoubleOption BETA = new Option.DoubleOption("beta",
             "beta of alpha-beta rules written without parameters", 1.0, 0.0, 1e9);
     static final Option.TextOption RULE = new Option.TextOption("rule",
-            "overrides NODE_PATTERN=RULE, comma-separated, e.g. 'conv1*=epsilon(0.25)'; glob * and ?", "");
+            "overrides NODE_PATTERN=RULE, comma-separated, e.g. 'conv1*=epsilon(0.25)'; glob * and ?; RULE is"
+                    + " built in or a Rule service of another bundle", "");
 
     private final ModifiedParameters modified = new ModifiedParameters();
+    private final Map<String, Rule> contributed = new ConcurrentHashMap<>();
+
+    /** Rules other bundles contribute; they come and go while the runtime runs. */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindRule(Rule rule) {
+        if (Rules.NAMES.contains(rule.name())) {
+            return; // built-in names keep their lrp-rules.md meaning
+        }
+        contributed.put(rule.name(), rule);
+    }
+
+    void unbindRule(Rule rule) {
+        contributed.remove(rule.name(), rule);
+    }
 
     @Override
     public String id() {
@@ -63,8 +85,8 @@ public final class LrpExplainer implements Explainer {
                     + String.join(", ", new TreeSet<>(Composite.BUILT_IN.keySet())) + ")", "--composite");
         }
         RuleOverrides overrides = o.get(RULE).isBlank() ? RuleOverrides.NONE : RuleOverrides.parse(o.get(RULE));
-        Rules rules = new Rules(modified, new Rules.Settings(o.get(EPSILON), o.get(GAMMA), o.get(LOW), o.get(HIGH),
-                o.get(ALPHA), o.get(BETA)));
+        Rules rules = new Rules(modified, new RuleDefaults(o.get(EPSILON), o.get(GAMMA), o.get(LOW), o.get(HIGH),
+                o.get(ALPHA), o.get(BETA)), contributed::get);
         List<Node> nodes = ctx.model().graph().nodes();
         Node first = Composite.firstLayer(nodes);
         String source = "--composite " + name;

@@ -5,12 +5,15 @@ import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.graph.Node;
 import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.lrp.Rule;
+import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * The LRP rules of {@code lrp-rules.md}, each "modified forward, divide, transposed backward,
@@ -26,15 +29,17 @@ final class Rules {
             "pass", "norm", "gradient");
 
     private final ModifiedParameters modified;
-    private final Settings settings;
+    private final RuleDefaults settings;
+    private final Function<String, Rule> contributed;
 
-    /** The request's defaults for rules written without parameters. */
-    record Settings(double epsilon, double gamma, double low, double high, double alpha, double beta) {
-    }
-
-    Rules(ModifiedParameters modified, Settings settings) {
+    /**
+     * @param contributed rules other bundles registered, by name (null when there is none);
+     *                    asked only for names that are not built in
+     */
+    Rules(ModifiedParameters modified, RuleDefaults settings, Function<String, Rule> contributed) {
         this.modified = modified;
         this.settings = settings;
+        this.contributed = contributed;
     }
 
     /** The rule {@code spec} bound to {@code node}; an error naming {@code where} if it does not fit. */
@@ -81,8 +86,18 @@ final class Rules {
             }
             case "norm" -> noParams(spec, where, epsilonOverInputs(STABILIZER));
             case "gradient" -> noParams(spec, where, NodeRule.gradient());
-            default -> throw new InvalidOptionException("unknown rule '" + spec.name() + "' (known: "
-                    + String.join(", ", NAMES) + ")", where);
+            default -> {
+                Rule rule = contributed.apply(spec.name());
+                if (rule == null) {
+                    throw new InvalidOptionException("unknown rule '" + spec.name() + "' (built in: "
+                            + String.join(", ", NAMES) + "; or installed by a bundle)", where);
+                }
+                NodeRule bound = rule.bind(node, spec.params(), settings);
+                if (bound == null) {
+                    throw new IllegalStateException("rule " + spec.name() + " bound nothing to node " + node.name());
+                }
+                yield bound;
+            }
         };
     }
 
