@@ -45,10 +45,6 @@ import org.osgi.util.tracker.ServiceTracker;
 public final class GlassboxRuntime implements AutoCloseable {
 
     /** Packages of the API; used when the API jar's manifest cannot be read (classes directory). */
-    private static final String API_PACKAGES = Stream.of("", ".tensor", ".graph", ".backend", ".explain", ".service")
-            .map(p -> "dev.glassbox.api" + p + ";version=1.0.0")
-            .reduce((a, b) -> a + "," + b).orElseThrow();
-
     /** A bundle as listings show it. */
     public record BundleInfo(long id, String symbolicName, String version, String state) {
     }
@@ -240,21 +236,32 @@ public final class GlassboxRuntime implements AutoCloseable {
         return rev != null && (rev.getTypes() & BundleRevision.TYPE_FRAGMENT) != 0;
     }
 
-    /** The API jar's own Export-Package, so versions and uses constraints match what bnd wrote. */
+    /**
+     * The API's own Export-Package (from its jar, or from the classes directory bnd also writes
+     * the manifest into), so versions and uses constraints match what bnd wrote.
+     */
     private static String apiExports() {
         URL location = ExplanationService.class.getProtectionDomain().getCodeSource().getLocation();
-        if (location != null && location.getPath().endsWith(".jar")) {
-            try (InputStream in = location.openStream(); JarInputStream jar = new JarInputStream(in)) {
-                Manifest mf = jar.getManifest();
-                String exports = mf == null ? null : mf.getMainAttributes().getValue(Constants.EXPORT_PACKAGE);
-                if (exports != null && !exports.isBlank()) {
-                    return exports;
+        Manifest mf = null;
+        try {
+            Path path = Path.of(location.toURI());
+            if (Files.isDirectory(path)) {
+                try (InputStream in = Files.newInputStream(path.resolve("META-INF/MANIFEST.MF"))) {
+                    mf = new Manifest(in);
                 }
-            } catch (IOException e) {
-                // fall back to the known list
+            } else {
+                try (InputStream in = Files.newInputStream(path); JarInputStream jar = new JarInputStream(in)) {
+                    mf = jar.getManifest();
+                }
             }
+        } catch (IOException | java.net.URISyntaxException | RuntimeException e) {
+            throw new IllegalStateException("cannot read the manifest of the Glassbox API at " + location, e);
         }
-        return API_PACKAGES;
+        String exports = mf == null ? null : mf.getMainAttributes().getValue(Constants.EXPORT_PACKAGE);
+        if (exports == null || exports.isBlank()) {
+            throw new IllegalStateException("the Glassbox API at " + location + " exports no packages");
+        }
+        return exports;
     }
 
     private static String stateName(int state) {
