@@ -48,10 +48,10 @@ public final class IntegratedGradientsExplainer implements Explainer {
         float[] sum = new float[x.length];
         double[] acc = new double[x.length];
         TargetGradients.overVariants(ctx, input, request.targets(), steps,
-                (k, out) -> {
+                (k, out, offset) -> {
                     float alpha = (float) ((k + 0.5) / steps);
-                    for (int i = 0; i < out.length; i++) {
-                        out[i] = base[i] + alpha * (x[i] - base[i]);
+                    for (int i = 0; i < x.length; i++) {
+                        out[offset + i] = base[i] + alpha * (x[i] - base[i]);
                     }
                 },
                 (k, grads, offset) -> {

@@ -61,9 +61,9 @@ public final class SmoothGradExplainer implements Explainer {
         Random random = new Random(request.options().get(SEED));
         double[] acc = new double[x.length];
         TargetGradients.overVariants(ctx, input, request.targets(), samples,
-                (k, out) -> {
-                    for (int j = 0; j < out.length; j++) {
-                        out[j] = x[j] + (float) (sigma[j / per] * random.nextGaussian());
+                (k, out, offset) -> {
+                    for (int j = 0; j < x.length; j++) {
+                        out[offset + j] = x[j] + (float) (sigma[j / per] * random.nextGaussian());
                     }
                 },
                 (k, grads, offset) -> {

@@ -41,9 +41,9 @@ final class TargetGradients {
 
     /**
      * Gradients at {@code count} variants of every request item, batched so that each pass
-     * carries about {@link #PASS_SIZE} items. {@code variant.fill(k, out)} writes variant
-     * {@code k} of the whole batch into {@code out}; {@code accumulate} receives the gradient
-     * of that batch.
+     * carries about {@link #PASS_SIZE} items. {@code variant.fill(k, out, offset)} writes variant
+     * {@code k} of the whole batch into {@code out} from {@code offset}; {@code accumulate}
+     * receives the gradient of that batch.
      */
     static void overVariants(ExplainContext ctx, HostTensor input, int[] targets, int count, Variant variant,
                              Accumulator accumulate) {
@@ -56,9 +56,7 @@ final class TargetGradients {
             float[] batch = new float[per * k];
             int[] batchTargets = new int[n * k];
             for (int j = 0; j < k; j++) {
-                float[] one = new float[per];
-                variant.fill(first + j, one);
-                System.arraycopy(one, 0, batch, j * per, per);
+                variant.fill(first + j, batch, j * per);
                 System.arraycopy(targets, 0, batchTargets, j * n, n);
             }
             Shape itemShape = input.shape().withoutBatch();
@@ -76,7 +74,8 @@ final class TargetGradients {
 
     @FunctionalInterface
     interface Variant {
-        void fill(int k, float[] out);
+        /** Writes variant {@code k} (input-sized) into {@code out[offset ..]}. */
+        void fill(int k, float[] out, int offset);
     }
 
     @FunctionalInterface

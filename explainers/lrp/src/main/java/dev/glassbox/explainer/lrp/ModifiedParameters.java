@@ -14,7 +14,8 @@ import java.util.function.DoubleUnaryOperator;
  * they cache by parameter identity).
  */
 final class ModifiedParameters {
-    private final Map<HostTensor, Map<String, Op.Linear>> cache = new WeakHashMap<>();
+    // Keyed by the layer record: its parameters compare by identity, so equal keys are the same layer.
+    private final Map<Op.Linear, Map<String, Op.Linear>> cache = new WeakHashMap<>();
 
     /**
      * The layer with {@code f} applied to every weight and {@code g} to every bias (no bias when
@@ -23,10 +24,9 @@ final class ModifiedParameters {
      * @param key names the modification, e.g. {@code "gamma+0.25"}; equal keys mean equal results
      */
     synchronized Op.Linear modify(Op.Linear layer, String key, DoubleUnaryOperator f, DoubleUnaryOperator g) {
-        return cache.computeIfAbsent(layer.weight(), w -> new HashMap<>())
-                .computeIfAbsent(key + "@" + System.identityHashCode(layer.bias()),
-                        k -> layer.withParameters(map(layer.weight(), f),
-                                g == null || layer.bias() == null ? null : map(layer.bias(), g)));
+        return cache.computeIfAbsent(layer, l -> new HashMap<>())
+                .computeIfAbsent(key, k -> layer.withParameters(map(layer.weight(), f),
+                        g == null || layer.bias() == null ? null : map(layer.bias(), g)));
     }
 
     private static HostTensor map(HostTensor t, DoubleUnaryOperator f) {
