@@ -19,7 +19,7 @@ and testdata/torch/README.md describing them.
 All references (logits, gradients, IG) are computed by autograd on a float64 copy of the
 model (model.double()) and then stored as float32, so they are accurate to float32 rounding.
 
-Models:
+Models (see DESCRIPTIONS below for the newer ones: resnet_block, resnet_block_nobias, mobilenet_block):
   mlp          [3,20]: Linear(20,16) ReLU Linear(16,12) ReLU Linear(12,5)       -> Gemm
   mlp_matmul   [3,20]: x @ W1 + b1, ReLU, @ W2 + b2 (5 classes)                   -> MatMul + Add
   cnn          [3,3,12,12]: conv1 ReLU, grouped strided conv2 ReLU (= h),
@@ -121,6 +121,75 @@ class CnnReshape(nn.Module):
         return self.fc(x)
 
 
+def randomize_batch_norms(model, zero_shift=False):
+    """Eval-mode BatchNorms that do something: random scale, shift and running statistics.
+    With zero_shift the shift beta - mean * scale is 0, so folding adds no bias."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.weight.uniform_(0.5, 1.5)
+                m.running_var.uniform_(0.5, 1.5)
+                if zero_shift:
+                    m.bias.zero_()
+                    m.running_mean.zero_()
+                else:
+                    m.bias.normal_(0, 0.2)
+                    m.running_mean.normal_(0, 0.2)
+
+
+class ResNetBlock(nn.Module):
+    """A stem and one basic residual block of ResNet, with BatchNorm after every conv."""
+
+    def __init__(self, biases=True):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(8)
+        self.conv3 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(8)
+        self.relu = nn.ReLU()
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.fc = nn.Linear(8, 5, bias=biases)
+        randomize_batch_norms(self, zero_shift=not biases)
+
+    def forward(self, x):                       # [3,3,12,12]
+        x = self.relu(self.bn1(self.conv1(x)))  # [3,8,12,12]
+        y = self.relu(self.bn2(self.conv2(x)))
+        y = self.bn3(self.conv3(y))
+        x = self.relu(y + x)                    # residual Add
+        return self.fc(self.flatten(self.gap(x)))
+
+
+class ResNetBlockNoBias(ResNetBlock):
+    def __init__(self):
+        super().__init__(biases=False)
+
+
+class MobileNetBlock(nn.Module):
+    """A MobileNetV2 stem and inverted residual: ReLU6 (Clip), depthwise conv, BatchNorm."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU6())
+        self.expand = nn.Sequential(nn.Conv2d(8, 16, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU6())
+        self.depthwise = nn.Sequential(nn.Conv2d(16, 16, 3, padding=1, groups=16, bias=False), nn.BatchNorm2d(16),
+                                       nn.ReLU6())
+        self.project = nn.Sequential(nn.Conv2d(16, 8, 1, bias=False), nn.BatchNorm2d(8))
+        self.head = nn.Sequential(nn.Conv2d(8, 12, 1, bias=False), nn.BatchNorm2d(12), nn.ReLU6())
+        self.gap = nn.AdaptiveAvgPool2d(1)
+        self.flatten = nn.Flatten()
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(12, 4))
+        randomize_batch_norms(self)
+
+    def forward(self, x):                       # [3,3,16,16]
+        x = self.stem(x)                        # [3,8,8,8]
+        x = x + self.project(self.depthwise(self.expand(x)))
+        x = self.head(x)
+        return self.classifier(self.flatten(self.gap(x)))
+
+
 # name -> (constructor, input shape, allowed ONNX op types)
 FIXTURES = [
     ("mlp", Mlp, (BATCH, 20), {"Gemm", "Relu"}),
@@ -129,6 +198,12 @@ FIXTURES = [
      {"Conv", "Relu", "Add", "AveragePool", "MaxPool", "GlobalAveragePool", "Flatten", "Gemm",
       "Reshape"}),
     ("cnn_reshape", CnnReshape, (BATCH, 1, 8, 8), {"Conv", "Relu", "MaxPool", "Reshape", "Gemm"}),
+    ("resnet_block", ResNetBlock, (BATCH, 3, 12, 12),
+     {"Conv", "BatchNormalization", "Relu", "Add", "GlobalAveragePool", "Flatten", "Gemm"}),
+    ("resnet_block_nobias", ResNetBlockNoBias, (BATCH, 3, 12, 12),
+     {"Conv", "BatchNormalization", "Relu", "Add", "GlobalAveragePool", "Flatten", "Gemm", "MatMul", "Identity"}),
+    ("mobilenet_block", MobileNetBlock, (BATCH, 3, 16, 16),
+     {"Conv", "BatchNormalization", "Clip", "Add", "GlobalAveragePool", "Flatten", "Gemm"}),
 ]
 
 
@@ -176,7 +251,9 @@ def make_fixture(name, ctor, shape, allowed):
     model = ctor().eval()
     x = torch.randn(*shape)
     path = os.path.join(OUT_DIR, f"{name}.onnx")
+    # PRESERVE keeps each BatchNormalization as a node (EVAL would fold it into the conv).
     torch.onnx.export(model, x, path, opset_version=13, do_constant_folding=True,
+                      training=torch.onnx.TrainingMode.PRESERVE,
                       input_names=["input"], output_names=["logits"])
     proto = hoist_constants(onnx.load(path))
     onnx.checker.check_model(proto)
@@ -258,6 +335,13 @@ DESCRIPTIONS = {
            "y = ReLU(Conv2d(8,8,3,p=2,dilation=2)(h)) + h; AvgPool2d(2, count_include_pad=False); Conv2d(8,16,1) ReLU; "
            "MaxPool2d(2, stride=1); AdaptiveAvgPool2d(1); Flatten; Linear(16,6)",
     "cnn_reshape": "Conv2d(1,4,3,p=1) ReLU MaxPool2d(2); `x.reshape(3, 64)`; Linear(64,4)",
+    "resnet_block": "Conv2d(3,8,3,p=1) BN ReLU = x; ReLU(BN(Conv2d(8,8,3,p=1)(ReLU(BN(Conv2d(8,8,3,p=1)(x))))) + x); "
+                    "AdaptiveAvgPool2d(1); Flatten; Linear(8,5); no conv biases, random BN statistics",
+    "resnet_block_nobias": "as resnet_block with BN shift 0 (beta = mean = 0) and Linear(8,5, bias=False): "
+                           "BN folding leaves no bias anywhere",
+    "mobilenet_block": "Conv2d(3,8,3,s=2,p=1) BN ReLU6 = x; x + BN(Conv1x1(16,8)(ReLU6(BN(depthwise Conv2d(16,16,3,p=1,"
+                       "groups=16)(ReLU6(BN(Conv1x1(8,16)(x)))))))); Conv1x1(8,12) BN ReLU6; AdaptiveAvgPool2d(1); "
+                       "Flatten; Dropout; Linear(12,4)",
 }
 
 

@@ -111,10 +111,16 @@ public class LrpIT {
     public void referenceAgreesWithTheRuntimeForwardAndGradient() {
         Path dir = root().resolve("testdata/torch");
         List<Case> cases = new ArrayList<>(List.of(denseCase(true), convCase(true), normCase(true), gaussianNormCase(),
-                gaussianDenseCase(), lrp0Case(), singleDenseCase(true), zeroLogitCase()));
-        for (String name : List.of("cnn", "cnn_reshape", "mlp")) {
-            cases.add(new Case(service.loadModel(dir.resolve(name + ".onnx")), Npy.read(dir.resolve(name + "_input.npy")),
-                    Npy.readInts(dir.resolve(name + "_target.npy"))));
+                gaussianDenseCase(), lrp0Case(), singleDenseCase(true), zeroLogitCase(), batchNormCase()));
+        for (String name : TORCH_FIXTURES) {
+            Case c = torchCase(name);
+            cases.add(c);
+            // ... and, being independent of both, with PyTorch autograd (float64, stored as float32).
+            Graph g = c.graph().logits();
+            assertClose(name + " reference forward vs PyTorch", Ref.forward(g, Ref.D.of(c.input())).get(g.output()),
+                    Npy.read(dir.resolve(name + "_logits.npy")));
+            assertClose(name + " reference gradient vs PyTorch", Ref.explain(c, true, node -> new Gradient()),
+                    Npy.read(dir.resolve(name + "_gradient.npy")));
         }
         cases.add(new Case(service.loadModel(root().resolve("models/fashion-mnist-cnn.onnx")),
                 Npy.read(root().resolve("models/samples/samples.npy")), new int[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}));
@@ -510,6 +516,134 @@ public class LrpIT {
         failures.assertNone();
     }
 
+    /**
+     * The BatchNorm fixtures (Conv-BN-ReLU, a residual block; Conv-BN-ReLU6 and an inverted
+     * residual with a depthwise conv) and a hand-made net with negative BatchNorm scales, a Dense
+     * followed by a BatchNorm and two BatchNorms that cannot be folded: every composite and
+     * deep-taylor, with the runtime's default canonizers against the reference on the graph
+     * folded by the reference's own canonizer, and with {@code --canonizers none} against the
+     * unfolded reference (BatchNorm as an affine layer with epsilon(1e-6), whatever the
+     * composite's epsilon).
+     */
+    @Test
+    public void everyCompositeMatchesTheReferenceOnTheBatchNormFixtures() {
+        Failures failures = new Failures();
+        Map<String, Case> cases = new LinkedHashMap<>();
+        BATCH_NORM_FIXTURES.forEach(name -> cases.put(name, torchCase(name)));
+        cases.put("batchnorm-hand", batchNormCase());
+        for (Map.Entry<String, Case> entry : cases.entrySet()) {
+            String name = entry.getKey();
+            Case c = entry.getValue();
+            Graph unfolded = c.graph().logits();
+            Graph folded = Ref.fold(unfolded);
+            assertEquals(name + ": BatchNorms the reference cannot fold", name.equals("batchnorm-hand") ? 2 : 0,
+                    folded.nodes().stream().filter(n -> n.op() instanceof Op.BatchNorm).count());
+            Case refFolded = new Case(folded, c.input(), c.targets());
+            for (String composite : COMPOSITES) {
+                failures.check(this, name + " composite=" + composite, c, refFolded, "lrp",
+                        Map.of("composite", composite), Ref.assign(folded, composite, Params.DEFAULTS, ""), false);
+                failures.check(this, name + " composite=" + composite + " canonizers=none", c, "lrp",
+                        Map.of("composite", composite, "canonizers", "none"),
+                        Ref.assign(unfolded, composite, Params.DEFAULTS, ""), false);
+            }
+            failures.check(this, name + " deep-taylor", c, refFolded, "deep-taylor", Map.of(),
+                    Ref.assign(folded, "deep-taylor", Params.DEFAULTS, ""), false);
+            failures.check(this, name + " deep-taylor canonizers=none", c, "deep-taylor", Map.of("canonizers", "none"),
+                    Ref.assign(unfolded, "deep-taylor", Params.DEFAULTS, ""), false);
+            failures.check(this, name + " canonizers=batchnorm-fold", c, refFolded, "lrp",
+                    Map.of("canonizers", "batchnorm-fold"), Ref.assign(folded, "epsilon-plus-flat", Params.DEFAULTS, ""),
+                    false);
+            failures.check(this, name + " epsilon=0.01 canonizers=none (BatchNorm keeps 1e-6)", c, "lrp",
+                    Map.of("composite", "epsilon", "epsilon", "0.01", "canonizers", "none"),
+                    Ref.assign(unfolded, "epsilon", new Params(0.01, 0.25, 0, 1, 2, 1), ""), false);
+            // The check has teeth: folding changes what zplus explains (except where every BatchNorm
+            // only scales by a positive factor, as in resnet_block_nobias: the rules are positively
+            // homogeneous per output channel, so folding such a scale changes no relevance).
+            if (!name.equals("resnet_block_nobias")) {
+                assertTrue(name + ": zplus before and after folding must differ", compare("", Ref.explain(c, false,
+                        Ref.assign(unfolded, "zplus", Params.DEFAULTS, "")), toHost(Ref.explain(refFolded, false,
+                        Ref.assign(folded, "zplus", Params.DEFAULTS, "")))) != null);
+            }
+        }
+        failures.assertNone();
+    }
+
+    /**
+     * Properties on the residual network whose BatchNorms have no shift and whose Linear has no
+     * bias, so that after folding no layer has a bias: the conservative rules keep each item's
+     * target logit; LRP-0 is gradient x input; and folding leaves every fixture's outputs alone.
+     */
+    @Test
+    public void batchNormAndResidualNetworkPropertiesHold() {
+        Case c = predicted(torchCase("resnet_block_nobias"));
+        Graph folded = Ref.fold(c.graph().logits());
+        for (Node n : folded.nodes()) {
+            if (n.op() instanceof Op.Linear l && l.bias() != null && maxAbs(l.bias()) != 0) {
+                throw new AssertionError("test bug: " + n.name() + " has a bias after folding");
+            }
+        }
+        Case refFolded = new Case(folded, c.input(), c.targets());
+        List<String> problems = new ArrayList<>();
+        for (String canonizers : List.of("all", "none")) {
+            for (String rule : List.of("zplus", "alpha-beta(2,1)", "alpha-beta(1,0)", "flat", "wsquare", "zbox(-1,1)",
+                    "zbox(-3,3)")) {
+                String spec = "/conv*=" + rule + ",/fc*=" + rule;
+                Case ref = canonizers.equals("all") ? refFolded : c;
+                HostTensor refAsFloat = toHost(Ref.explain(ref, false,
+                        Ref.assign(ref.graph().logits(), "epsilon-plus-flat", Params.DEFAULTS, spec)));
+                Explanation ex = explain(c, "lrp", Map.of("rule", spec, "canonizers", canonizers));
+                double worst = 0;
+                double worstRef = 0;
+                for (int n = 0; n < c.targets().length; n++) {
+                    double logit = ex.logits().get(n, c.targets()[n]);
+                    double[] r = itemSums(refAsFloat, n);
+                    worstRef = Math.max(worstRef, Math.abs(r[0] - logit) / Math.max(Math.abs(logit), r[1]));
+                    if (Math.abs(r[0] - logit) > 1e-4 * Math.max(Math.abs(logit), r[1])) {
+                        throw new AssertionError("test bug: the reference does not conserve resnet_block_nobias " + spec
+                                + " canonizers=" + canonizers + " item " + n + ": " + r[0] + " vs " + logit);
+                    }
+                    double[] s = itemSums(ex.attribution(), n);
+                    double err = Math.abs(s[0] - logit) / Math.max(Math.abs(logit), s[1]);
+                    worst = Math.max(worst, err);
+                    // Conserved up to what the stabilizer absorbs, and that loss is the formula's own.
+                    if (!(err <= 1e-4) || !(Math.abs(s[0] - r[0]) <= 1e-5 * Math.max(Math.abs(logit), s[1]))) {
+                        problems.add(String.format(Locale.ROOT, "resnet_block_nobias rule=%s canonizers=%s item %d:"
+                                + " sum %.7g, logit %.7g (relative error %.2e), the reference's sum %.7g",
+                                spec, canonizers, n, s[0], logit, err, r[0]));
+                    }
+                }
+                System.out.printf(Locale.ROOT, "[LrpIT] conservation resnet_block_nobias %s canonizers=%s: worst relative"
+                        + " error %.2e (the reference's, from the stabilizer: %.2e)%n", rule, canonizers, worst, worstRef);
+            }
+            // LRP-0 (epsilon(0) on conv and dense; an unfolded BatchNorm keeps epsilon(1e-6)) is gradient x input.
+            Map<String, String> lrp0 = Map.of("composite", "epsilon", "epsilon", "0", "canonizers", canonizers);
+            HostTensor lrp = explain(c, "lrp", lrp0).attribution();
+            assertClose("resnet_block_nobias canonizers=" + canonizers + ": LRP-0 vs gradient x input",
+                    Ref.D.of(explain(c, "gradient-x-input", Map.of()).attribution()), lrp);
+            Case ref = canonizers.equals("all") ? refFolded : c;
+            assertClose("resnet_block_nobias canonizers=" + canonizers + ": LRP-0 vs reference", Ref.explain(ref, false,
+                    Ref.assign(ref.graph().logits(), "epsilon", new Params(0, 0.25, 0, 1, 2, 1), "")), lrp);
+        }
+        assertTrue(String.join("\n", problems), problems.isEmpty());
+        // Folding BatchNorm does not change the outputs: the runtime without and with canonizers,
+        // and the reference's forward of the graph before and after its folding.
+        for (String name : BATCH_NORM_FIXTURES) {
+            Case f = torchCase(name);
+            Graph g = f.graph().logits();
+            HostTensor predicted = service.predict(g, f.input(), null);
+            Ref.D ref = Ref.forward(g, Ref.D.of(f.input())).get(g.output());
+            Ref.D refFoldedLogits = Ref.forward(Ref.fold(g), Ref.D.of(f.input())).get(g.output());
+            assertLogitsAgree(name + " reference folded vs unfolded", ref, toHost(refFoldedLogits));
+            assertLogitsAgree(name + " runtime: predict vs reference", ref, predicted);
+            assertLogitsAgree(name + " runtime: predict vs lrp's logits (folded)", Ref.D.of(predicted),
+                    explain(f, "lrp", Map.of()).logits());
+            assertLogitsAgree(name + " runtime: predict vs lrp's logits (canonizers=none)", Ref.D.of(predicted),
+                    explain(f, "lrp", Map.of("canonizers", "none")).logits());
+            assertLogitsAgree(name + " runtime: predict vs deep-taylor's logits (folded)", Ref.D.of(predicted),
+                    explain(f, "deep-taylor", Map.of()).logits());
+        }
+    }
+
     /** Test 5: bad options fail with an InvalidOptionException naming the option. */
     @Test
     public void badOptionsNameTheOption() {
@@ -540,6 +674,18 @@ public class LrpIT {
     record Case(Graph graph, HostTensor input, int[] targets) {
     }
 
+    private static final List<String> BATCH_NORM_FIXTURES = List.of("resnet_block", "resnet_block_nobias",
+            "mobilenet_block");
+    private static final List<String> TORCH_FIXTURES = List.of("cnn", "cnn_reshape", "mlp", "resnet_block",
+            "resnet_block_nobias", "mobilenet_block");
+
+    /** A fixture of testdata/torch with its input and targets. */
+    private Case torchCase(String name) {
+        Path dir = root().resolve("testdata/torch");
+        return new Case(service.loadModel(dir.resolve(name + ".onnx")), Npy.read(dir.resolve(name + "_input.npy")),
+                Npy.readInts(dir.resolve(name + "_target.npy")));
+    }
+
     /**
      * Dense(5->4) ReLU Dense(4->3), batch 2, input with negatives and an exact zero; hidden
      * unit 2 of item 0 has a pre-activation of exactly 0.
@@ -565,6 +711,32 @@ public class LrpIT {
                 .then("fc2", new Op.Dense(t(w2, 3, 4), bias ? t(b2, 3) : null))
                 .graph();
         return checked(new Case(g, HostTensor.wrap(Shape.of(2, 5), x), new int[] {2, 0}));
+    }
+
+    /**
+     * [2,3,6,6] -> conv1 Conv2d(3->4, 3x3, pad 1) -> bn1 (scales of both signs) -> ReLU -> bn2
+     * (after a ReLU: not foldable) -> conv2 Conv2d(4->4, 3x3, pad 1) -> bn3 (conv2 also feeds the
+     * sum: not foldable) -> add(bn3, conv2) -> ReLU -> GlobalAvgPool -> Flatten -> fc
+     * Dense(4->5) -> bn4 (on rank 2: foldable, scales of both signs). Gaussian.
+     */
+    static Case batchNormCase() {
+        Random r = new Random(9);
+        Init init = new Init(r, true, true);
+        Graph g = new Net("batchnorm-hand", 3, 6, 6)
+                .then("conv1", new Op.Conv2d(init.w(4 * 3 * 9, 27, 4, 3, 3, 3), init.b(4), pad(1, 1, 1, 1), 1))
+                .then("bn1", new Op.BatchNorm(t(new float[] {1.5f, -0.75f, 0.5f, -1.25f}, 4), init.b(4)))
+                .then("relu1", new Op.Relu())
+                .then("bn2", new Op.BatchNorm(t(new float[] {0.5f, 2f, -1f, 1.25f}, 4), init.b(4)))
+                .then("conv2", new Op.Conv2d(init.w(4 * 4 * 9, 36, 4, 4, 3, 3), null, pad(1, 1, 1, 1), 1))
+                .then("bn3", new Op.BatchNorm(t(new float[] {-0.5f, 1f, 0.75f, 1.5f}, 4), init.b(4)))
+                .add("add", "bn3", "conv2")
+                .then("relu2", new Op.Relu())
+                .then("gap", new Op.GlobalAvgPool())
+                .then("flatten", new Op.Flatten(1))
+                .then("fc", new Op.Dense(init.w(5 * 4, 4, 5, 4), init.b(5)))
+                .then("bn4", new Op.BatchNorm(t(new float[] {1.25f, -2f, 0.5f, -0.75f, 1f}, 5), init.b(5)))
+                .graph();
+        return checked(new Case(g, HostTensor.wrap(Shape.of(2, 3, 6, 6), init.x(2 * 3 * 36)), new int[] {1, 3}));
     }
 
     /** One Dense(4->3) whose logit 0 of item 0 is exactly zero. */
@@ -889,6 +1061,20 @@ public class LrpIT {
                 Arrays.toString(Arrays.copyOf(a, 4)), Arrays.toString(Arrays.copyOf(expected.v, 4)));
     }
 
+    /** Logits equal to float32 round-off: 1e-5 of the largest logit. */
+    static void assertLogitsAgree(String what, Ref.D expected, HostTensor actual) {
+        double scale = Arrays.stream(expected.v).map(Math::abs).max().orElse(0);
+        float[] a = actual.data();
+        assertEquals(what + ": shape", Arrays.toString(expected.shape), Arrays.toString(actual.shape().dims()));
+        double worst = 0;
+        for (int i = 0; i < a.length; i++) {
+            worst = Math.max(worst, Math.abs(a[i] - expected.v[i]));
+        }
+        System.out.printf(Locale.ROOT, "[LrpIT] %s: largest |difference| %.3g, %.2e of max |logit| %.4g%n", what, worst,
+                worst / scale, scale);
+        assertTrue(what + ": logits differ by " + worst + " (max |logit| " + scale + ")", worst <= 1e-5 * scale);
+    }
+
     static void assertClose(String what, Ref.D expected, HostTensor actual) {
         String problem = compare(what, expected, actual);
         if (problem != null) {
@@ -903,8 +1089,14 @@ public class LrpIT {
 
         void check(LrpIT test, String what, Case c, String method, Map<String, String> options,
                    Function<Node, Rule> rules, boolean oneHot) {
+            check(test, what, c, c, method, options, rules, oneHot);
+        }
+
+        /** The runtime explains {@code c}, the reference {@code ref} (e.g. {@code c} canonized by the reference). */
+        void check(LrpIT test, String what, Case c, Case ref, String method, Map<String, String> options,
+                   Function<Node, Rule> rules, boolean oneHot) {
             cases++;
-            Ref.D expected = Ref.explain(c, oneHot, rules);
+            Ref.D expected = Ref.explain(ref, oneHot, rules);
             HostTensor actual;
             try {
                 actual = test.explain(c, method, options).attribution();
@@ -1080,7 +1272,8 @@ public class LrpIT {
                 int eq = entry.indexOf('=');
                 entries.add(Map.entry(glob(entry.substring(0, eq)), parse(entry.substring(eq + 1))));
             }
-            Node first = g.nodes().stream().filter(n -> n.op() instanceof Op.Linear).findFirst().orElse(null);
+            Node first = g.nodes().stream().filter(n -> n.op() instanceof Op.Dense || n.op() instanceof Op.Conv2d)
+                    .findFirst().orElse(null);
             return node -> {
                 for (Map.Entry<Pattern, Rule> e : entries) {
                     if (e.getKey().matcher(node.name()).matches()) {
@@ -1089,6 +1282,8 @@ public class LrpIT {
                 }
                 return switch (node.op()) {
                     case Op.Relu r -> new Pass();
+                    case Op.Clip c -> new Pass();
+                    case Op.BatchNorm bn -> new Epsilon(1e-6); // an unfolded BatchNorm, whatever the composite
                     case Op.Add a -> new Norm();
                     case Op.AvgPool2d a -> new Norm();
                     case Op.GlobalAvgPool a -> new Norm();
@@ -1216,12 +1411,13 @@ public class LrpIT {
             return switch (op) {
                 case Op.Linear l -> layer(l, dbl(l.weight()), l.bias() == null ? null : dbl(l.bias()), x);
                 case Op.Relu r -> x.pos();
+                case Op.Clip c -> x.map(v -> Math.min(Math.max(v, c.min()), c.max()));
                 case Op.Add a -> x.plus(in.get(1));
                 case Op.AvgPool2d a -> avgPool(a, x);
                 case Op.GlobalAvgPool a -> globalPool(x);
                 case Op.MaxPool2d m -> maxPool(m, x, null, null);
                 case Op.Flatten f -> x.reshape(flatShape(f, x.shape));
-                case Op.Reshape r -> x.reshape(r.outputShape(Shape.of(x.shape)).dims());
+                case Op.Reshape r -> x.reshape(r.outputShape(List.of(Shape.of(x.shape))).dims());
                 default -> throw new AssertionError("reference has no " + op.type());
             };
         }
@@ -1237,6 +1433,12 @@ public class LrpIT {
                     case Pass p -> List.of(r);
                     case Gradient g -> List.of(r.zip(x, (rr, xx) -> xx > 0 ? rr : 0));
                     default -> throw new AssertionError(rule + " on Relu");
+                };
+                case Op.Clip c -> switch (rule) {
+                    case Pass p -> List.of(r);
+                    // The derivative is 1 inside the bounds, at the bounds too, and 0 outside.
+                    case Gradient g -> List.of(r.zip(x, (rr, xx) -> xx >= c.min() && xx <= c.max() ? rr : 0));
+                    default -> throw new AssertionError(rule + " on Clip");
                 };
                 case Op.AvgPool2d a -> switch (rule) {
                     case Norm n -> List.of(x.times(avgPoolT(a, r.over(out, E), x.shape)));
@@ -1365,6 +1567,15 @@ public class LrpIT {
                     yield y;
                 }
                 case Op.Conv2d c -> conv(c, w, b, x, null, null);
+                case Op.BatchNorm bn -> {
+                    D y = D.zeros(x.shape);
+                    for (int i = 0; i < y.v.length; i++) {
+                        int ch = channel(x.shape, i);
+                        y.v[i] = x.v[i] * w[ch] + (b == null ? 0 : b[ch]);
+                    }
+                    yield y;
+                }
+                default -> throw new AssertionError("reference has no " + op.type());
             };
         }
 
@@ -1392,7 +1603,72 @@ public class LrpIT {
                     conv(c, w, null, g, s, g);
                     yield g;
                 }
+                case Op.BatchNorm bn -> {
+                    D g = D.zeros(inShape);
+                    for (int i = 0; i < g.v.length; i++) {
+                        g.v[i] = s.v[i] * w[channel(inShape, i)];
+                    }
+                    yield g;
+                }
+                default -> throw new AssertionError("reference has no " + op.type());
             };
+        }
+
+        /** The axis-1 index of element {@code i} of a row-major tensor of shape {@code shape}. */
+        static int channel(int[] shape, int i) {
+            return i / (D.size(shape) / (shape[0] * shape[1])) % shape[1];
+        }
+
+        /**
+         * The reference's BatchNorm folding (lrp-rules.md, "Canonizers"): a BatchNorm
+         * {@code y = z * s + t} whose input {@code z} comes from a Conv2d (or a Dense on rank-2
+         * values, where the features are axis 1) that feeds nothing else becomes part of that
+         * layer, {@code W' = W * s} per output channel and {@code b' = b * s + t}, computed in
+         * double and stored as float32 like every parameter. The layer keeps its name and takes
+         * over the BatchNorm's output value.
+         */
+        static Graph fold(Graph g) {
+            Map<String, Integer> uses = new HashMap<>();
+            g.nodes().forEach(n -> n.inputs().forEach(v -> uses.merge(v, 1, Integer::sum)));
+            g.outputs().forEach(v -> uses.merge(v, 1, Integer::sum));
+            Map<String, Shape> shapes = g.shapes(1);
+            Map<Node, Node> into = new HashMap<>(); // layer -> its BatchNorm
+            for (Node bn : g.nodes()) {
+                if (!(bn.op() instanceof Op.BatchNorm)) {
+                    continue;
+                }
+                String z = bn.inputs().get(0);
+                Node layer = g.producer(z).orElse(null);
+                if (layer != null && uses.get(z) == 1
+                        && (layer.op() instanceof Op.Conv2d || layer.op() instanceof Op.Dense && shapes.get(z).rank() == 2)) {
+                    into.put(layer, bn);
+                }
+            }
+            List<Node> nodes = new ArrayList<>();
+            for (Node n : g.nodes()) {
+                Node bn = into.get(n);
+                if (bn != null) {
+                    Op.Linear l = (Op.Linear) n.op();
+                    Op.BatchNorm norm = (Op.BatchNorm) bn.op();
+                    double[] w = dbl(l.weight());
+                    double[] s = dbl(norm.scale());
+                    double[] t = norm.shift() == null ? new double[s.length] : dbl(norm.shift());
+                    float[] w2 = new float[w.length];
+                    float[] b2 = new float[s.length];
+                    int per = w.length / s.length; // the weight's first axis is the output channel for both ops
+                    for (int i = 0; i < w.length; i++) {
+                        w2[i] = (float) (w[i] * s[i / per]);
+                    }
+                    for (int c = 0; c < s.length; c++) {
+                        b2[c] = (float) ((l.bias() == null ? 0 : l.bias().data()[c]) * s[c] + t[c]);
+                    }
+                    nodes.add(new Node(n.name(), l.withParameters(t(w2, l.weight().shape().dims()), t(b2, s.length)),
+                            n.inputs(), bn.output()));
+                } else if (!into.containsValue(n)) {
+                    nodes.add(n);
+                }
+            }
+            return new Graph(g.name() + " (folded)", g.inputs(), nodes, g.outputs());
         }
 
         /**

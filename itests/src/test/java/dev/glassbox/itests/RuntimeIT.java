@@ -85,15 +85,16 @@ public class RuntimeIT {
             }
         }
         assertTrue(service.backends().stream().anyMatch(b -> b.id().equals("java") && b.availability().isAvailable()));
-        assertEquals(List.of("deep-taylor", "gradient", "gradient-x-input", "integrated-gradients", "lrp", "saliency",
-                "smoothgrad"),
+        assertEquals(List.of("actmax", "deep-taylor", "gradient", "gradient-x-input", "integrated-gradients", "lrp",
+                "saliency", "smoothgrad"),
                 service.explainers().stream().map(ExplainerInfo::id).toList());
         assertTrue(service.modelFormats().contains("onnx"));
     }
 
     @Test
     public void gradientAndIntegratedGradientsMatchPyTorch() {
-        for (String name : List.of("mlp", "mlp_matmul", "cnn", "cnn_reshape")) {
+        for (String name : List.of("mlp", "mlp_matmul", "cnn", "cnn_reshape", "resnet_block", "resnet_block_nobias",
+                "mobilenet_block")) {
             Path dir = root().resolve("testdata/torch");
             Graph model = service.loadModel(dir.resolve(name + ".onnx"));
             HostTensor input = Npy.read(dir.resolve(name + "_input.npy"));

@@ -72,7 +72,9 @@ final class DemoCommand extends BaseCommand {
             }
             png(Heatmaps.colorbar(224, 12), "colorbar");
 
-            List<ExplainerInfo> explainers = service.explainers();
+            // actmax makes images rather than heatmaps: it has its own gallery below
+            List<ExplainerInfo> explainers = service.explainers().stream()
+                    .filter(e -> !e.id().equals(ActivationMaximization.METHOD)).toList();
             List<Column> columns = new ArrayList<>();
             for (int m = 0; m < explainers.size(); m++) {
                 ExplainerInfo info = explainers.get(m);
@@ -91,8 +93,17 @@ final class DemoCommand extends BaseCommand {
                     }
                 }
             }
+            String gallery = "";
+            if (service.explainers().stream().anyMatch(e -> e.id().equals(ActivationMaximization.METHOD))) {
+                gallery = ActmaxGallery.html(ActmaxGallery.make(service, graph, batch, outDir, common.backend,
+                        line -> {
+                            if (!common.quiet) {
+                                err().println("demo: " + line);
+                            }
+                        }), classes);
+            }
             Path index = outDir.resolve("index.html");
-            String html = html(MODEL, accuracy, classes, samples, probs, predicted, columns);
+            String html = html(MODEL, accuracy, classes, samples, probs, predicted, columns, gallery);
             AtomicFiles.write(index, html.getBytes(StandardCharsets.UTF_8));
             if (!common.quiet) {
                 err().printf("demo: %d samples x %d methods in %d ms%n", samples.size(), columns.size(),
@@ -168,7 +179,7 @@ final class DemoCommand extends BaseCommand {
     }
 
     private static String html(String model, String accuracy, List<String> classes, List<Sample> samples,
-                               HostTensor probs, int[] predicted, List<Column> columns) {
+                               HostTensor probs, int[] predicted, List<Column> columns, String gallery) {
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Glassbox demo: ")
                 .append(esc(model)).append("</title>\n<style>\n")
@@ -213,7 +224,7 @@ final class DemoCommand extends BaseCommand {
             }
             h.append("</tr>\n");
         }
-        h.append("</table>\n<p>Made by <code>glassbox demo</code>.</p>\n</body></html>\n");
+        h.append("</table>\n").append(gallery).append("<p>Made by <code>glassbox demo</code>.</p>\n</body></html>\n");
         return h.toString();
     }
 

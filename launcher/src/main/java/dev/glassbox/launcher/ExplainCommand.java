@@ -35,6 +35,16 @@ final class ExplainCommand extends BaseCommand {
             description = "class index, comma list (one per item) or predicted (default)")
     String target;
 
+    @Option(names = "--node", paramLabel = "NAME",
+            description = "explain a feature of this node instead of a class: give --neuron or --channel")
+    String node;
+
+    @Option(names = "--neuron", paramLabel = "I", description = "with --node: value I of the node's output per item (row-major)")
+    Integer neuron;
+
+    @Option(names = "--channel", paramLabel = "C", description = "with --node: the sum of channel C of the node's output")
+    Integer channel;
+
     @Option(names = "--out", required = true, paramLabel = "R.npy", description = "attribution, float32, shaped like the batched input")
     Path out;
 
@@ -66,7 +76,8 @@ final class ExplainCommand extends BaseCommand {
             ExplanationService service = service(rt);
             Graph graph = service.loadModel(model);
             HostTensor x = Inputs.read(input, graph.input(), image);
-            Target t = Inputs.target(target, x.shape().dim(0));
+            Target t = node == null && neuron == null && channel == null ? Inputs.target(target, x.shape().dim(0))
+                    : featureTarget();
             int itemRank = x.shape().rank() - 1;
             if (png != null && itemRank != 2 && itemRank != 3) {
                 throw new dev.glassbox.api.InvalidOptionException("a heatmap needs inputs shaped [C, H, W] or [H, W], the"
@@ -94,6 +105,25 @@ final class ExplainCommand extends BaseCommand {
         return Main.OK;
     }
 
+    /** {@code --node} with exactly one of {@code --neuron} and {@code --channel}, and no {@code --target}. */
+    private Target featureTarget() {
+        if (node == null) {
+            throw new dev.glassbox.api.InvalidOptionException("needs --node NAME", neuron != null ? "--neuron" : "--channel");
+        }
+        if ((neuron == null) == (channel == null)) {
+            throw new dev.glassbox.api.InvalidOptionException("give exactly one of --neuron and --channel", "--node");
+        }
+        if (!target.equals("predicted")) {
+            throw new dev.glassbox.api.InvalidOptionException("--target explains a class; --node explains a feature", "--target");
+        }
+        int index = neuron != null ? neuron : channel;
+        if (index < 0) {
+            throw new dev.glassbox.api.InvalidOptionException("must be >= 0, got " + index,
+                    neuron != null ? "--neuron" : "--channel");
+        }
+        return neuron != null ? new Target.Neuron(node, neuron) : new Target.Channel(node, channel);
+    }
+
     /**
      * {@code NN-<value>.npy} for every value the backward walk reached (from the output down to
      * the input) and {@code layers.json} with each one's node, op, shape and per-item sum, so
@@ -119,7 +149,8 @@ final class ExplainCommand extends BaseCommand {
             json.append(index == 0 ? "\n  " : ",\n  ")
                     .append("{\"value\": \"").append(jsonEscape(value)).append("\", \"node\": ")
                     .append(node.map(nd -> "\"" + jsonEscape(nd.name()) + "\"").orElse("null"))
-                    .append(", \"op\": \"").append(node.map(nd -> nd.op().type()).orElse("input"))
+                    .append(", \"op\": \"").append(node.map(nd -> nd.op().type()).orElse(
+                            graph.inputs().stream().anyMatch(in -> in.name().equals(value)) ? "input" : "target"))
                     .append("\", \"shape\": ").append(Arrays.toString(t.shape().dims()))
                     .append(", \"file\": \"").append(file).append("\", \"sum\": ").append(Arrays.toString(sums))
                     .append('}');

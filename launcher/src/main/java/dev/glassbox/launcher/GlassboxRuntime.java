@@ -24,6 +24,8 @@ import org.osgi.framework.BundleContext;
 import org.osgi.framework.BundleException;
 import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkEvent;
+import org.osgi.framework.InvalidSyntaxException;
+import org.osgi.framework.ServiceReference;
 import org.osgi.framework.launch.Framework;
 import org.osgi.framework.launch.FrameworkFactory;
 import org.osgi.framework.wiring.BundleRevision;
@@ -144,6 +146,32 @@ public final class GlassboxRuntime implements AutoCloseable {
             framework.adapt(org.osgi.framework.wiring.FrameworkWiring.class).refreshBundles(null);
         }
         return found;
+    }
+
+    /**
+     * {@code read} applied to every registered service of an SPI type (such as
+     * {@link dev.glassbox.api.lrp.Rule}), each held only for that call; in ranking order.
+     */
+    public <S, R> List<R> readServices(Class<S> type, java.util.function.Function<S, R> read) {
+        BundleContext ctx = context();
+        List<R> out = new ArrayList<>();
+        try {
+            List<ServiceReference<S>> refs = new ArrayList<>(ctx.getServiceReferences(type, null));
+            refs.sort(Comparator.reverseOrder());
+            for (ServiceReference<S> ref : refs) {
+                S service = ctx.getService(ref);
+                if (service != null) {
+                    try {
+                        out.add(read.apply(service));
+                    } finally {
+                        ctx.ungetService(ref);
+                    }
+                }
+            }
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError("no filter given", e);
+        }
+        return out;
     }
 
     /** The installed bundles, system bundle first. */

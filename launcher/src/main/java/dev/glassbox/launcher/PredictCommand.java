@@ -1,5 +1,6 @@
 package dev.glassbox.launcher;
 
+import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.service.ExplanationService;
 import dev.glassbox.api.tensor.HostTensor;
@@ -33,6 +34,10 @@ final class PredictCommand extends BaseCommand {
         try (GlassboxRuntime rt = startRuntime()) {
             ExplanationService service = service(rt);
             Graph graph = service.loadModel(model);
+            if (graph.outputs().size() != 1) {
+                throw new UnsupportedFeatureException("the model has " + graph.outputs().size() + " outputs ("
+                        + String.join(", ", graph.outputs()) + "); predict writes models with one output", model.toString());
+            }
             if (logits) {
                 graph = graph.logits();
             }

@@ -280,6 +280,130 @@ class GlassboxIT {
     }
 
     @Test
+    void compositesComeFromFilesAndFromConfigAdmin(@TempDir Path tmp) throws Exception {
+        Path deploy = Files.createDirectories(tmp.resolve("deploy"));
+        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).deployDir(deploy)
+                .startTimeout(Duration.ofSeconds(30)).build()) {
+            ExplanationService service = rt.service();
+            var model = service.loadModel(ROOT.resolve("models/fashion-mnist-cnn.onnx"));
+            HostTensor all = Npy.read(ROOT.resolve("models/samples/samples.npy"));
+            HostTensor x = HostTensor.wrap(all.shape().withoutBatch().withBatch(2),
+                    Arrays.copyOf(all.data(), 2 * all.shape().size() / all.shape().dim(0)));
+            java.util.function.Function<java.util.Map<String, String>, float[]> lrp = options ->
+                    service.explain(model, dev.glassbox.api.service.ExplanationQuery.of("lrp", x).withOptions(options))
+                            .attribution().data();
+            float[] reference = lrp.apply(java.util.Map.of("composite", "epsilon-plus-flat"));
+
+            // The same table as a mapping file ...
+            Path file = Files.writeString(tmp.resolve("mine.composite"), """
+                    # epsilon-plus-flat, spelled out
+                    first = flat
+                    op Conv2d = zplus
+                    op Dense = epsilon
+                    """);
+            assertTrue(Arrays.equals(reference, lrp.apply(java.util.Map.of("composite-file", file.toString()))));
+            assertTrue(rt.readServices(dev.glassbox.api.lrp.Composite.class, dev.glassbox.api.lrp.Composite::name)
+                    .containsAll(java.util.List.of("epsilon", "epsilon-plus-flat", "epsilon-gamma-box")),
+                    "built-in composites are services");
+
+            // ... and as a ConfigAdmin factory configuration dropped into the deploy directory.
+            Path config = deploy.resolve("dev.glassbox.lrp.composite-mine.config");
+            Files.writeString(config, "name=\"spelled-out\"\n"
+                    + "rules=[\"first = flat\",\"op Conv2d = zplus\",\"op Dense = epsilon\"]\n");
+            awaitTrue(() -> rt.readServices(dev.glassbox.api.lrp.Composite.class, dev.glassbox.api.lrp.Composite::name)
+                    .contains("spelled-out"), "the configured composite did not appear");
+            assertTrue(Arrays.equals(reference, lrp.apply(java.util.Map.of("composite", "spelled-out"))));
+            Files.delete(config);
+            awaitTrue(() -> !rt.readServices(dev.glassbox.api.lrp.Composite.class, dev.glassbox.api.lrp.Composite::name)
+                    .contains("spelled-out"), "the configured composite did not go away");
+            var gone = org.junit.jupiter.api.Assertions.assertThrows(dev.glassbox.api.InvalidOptionException.class,
+                    () -> lrp.apply(java.util.Map.of("composite", "spelled-out")));
+            assertEquals("--composite", gone.where());
+        }
+        Path bad = Files.writeString(tmp.resolve("bad.composite"), "first = flat\nlayer conv = zplus\n");
+        Result r = run("explain", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--input",
+                ROOT.resolve("models/samples/05-sandal.png").toString(), "--method", "lrp", "--composite-file",
+                bad.toString(), "--out", tmp.resolve("r.npy").toString());
+        assertEquals(2, r.code(), r::toString);
+        assertTrue(r.err().contains("unknown key 'layer'") && r.err().contains(bad + ", entry 2"), r::toString);
+        assertFalse(Files.exists(tmp.resolve("r.npy")));
+    }
+
+    @Test
+    void aNeuronOrChannelOfANamedNodeIsExplainedLikeAClass(@TempDir Path tmp) throws Exception {
+        String model = ROOT.resolve("models/fashion-mnist-cnn.onnx").toString();
+        String input = ROOT.resolve("models/samples/05-sandal.png").toString();
+        java.util.function.Function<String[], float[]> explain = extra -> {
+            Path out = tmp.resolve("r" + System.nanoTime() + ".npy");
+            String[] base = {"explain", "--model", model, "--input", input, "--method", "gradient", "--out", out.toString()};
+            String[] args = java.util.stream.Stream.concat(Arrays.stream(base), Arrays.stream(extra)).toArray(String[]::new);
+            Result r = run(args);
+            assertEquals(0, r.code(), r::toString);
+            return Npy.read(out).data();
+        };
+        // The last Gemm's outputs are the logits: its neuron 3, its channel 3 and class 3 are one thing.
+        float[] byClass = explain.apply(new String[] {"--target", "3"});
+        assertTrue(Arrays.equals(byClass, explain.apply(new String[] {"--node", "/fc2/Gemm", "--neuron", "3"})));
+        assertTrue(Arrays.equals(byClass, explain.apply(new String[] {"--node", "/fc2/Gemm", "--channel", "3"})));
+        // A channel of a feature map is the sum of its neurons; gradients add up.
+        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).build()) {
+            ExplanationService service = rt.service();
+            var graph = service.loadModel(Path.of(model));
+            HostTensor x = HostTensor.wrap(graph.input().itemShape().withBatch(1), new float[28 * 28]);
+            Random random = new Random(5);
+            for (int i = 0; i < x.data().length; i++) {
+                x.data()[i] = random.nextFloat();
+            }
+            java.util.function.Function<dev.glassbox.api.explain.Target, float[]> gradient = t -> service.explain(graph,
+                    dev.glassbox.api.service.ExplanationQuery.of("gradient", x).withTarget(t)).attribution().data();
+            float[] channel = gradient.apply(new dev.glassbox.api.explain.Target.Channel("/pool2/MaxPool", 1));
+            float[] sum = new float[channel.length];
+            for (int i = 0; i < 7 * 7; i++) {
+                float[] g = gradient.apply(new dev.glassbox.api.explain.Target.Neuron("/pool2/MaxPool", 49 + i));
+                for (int k = 0; k < sum.length; k++) {
+                    sum[k] += g[k];
+                }
+            }
+            double scale = 0;
+            for (float v : channel) {
+                scale = Math.max(scale, Math.abs(v));
+            }
+            assertTrue(scale > 0, "channel 1 has a gradient");
+            for (int k = 0; k < sum.length; k++) {
+                assertEquals(channel[k], sum[k], 1e-5 * scale, "pixel " + k);
+            }
+        }
+
+        Result unknown = run("explain", "--model", model, "--input", input, "--method", "gradient", "--node", "nope",
+                "--neuron", "0", "--out", tmp.resolve("x.npy").toString());
+        assertEquals(2, unknown.code(), unknown::toString);
+        assertTrue(unknown.err().contains("no node named 'nope'") && unknown.err().contains("--node"), unknown::toString);
+        Result range = run("explain", "--model", model, "--input", input, "--method", "gradient", "--node", "/fc2/Gemm",
+                "--neuron", "10", "--out", tmp.resolve("x.npy").toString());
+        assertEquals(2, range.code(), range::toString);
+        assertTrue(range.err().contains("neuron 10 is out of range: node /fc2/Gemm has 10 values per item"), range::toString);
+        Result both = run("explain", "--model", model, "--input", input, "--method", "gradient", "--node", "/fc2/Gemm",
+                "--neuron", "1", "--channel", "1", "--out", tmp.resolve("x.npy").toString());
+        assertEquals(2, both.code(), both::toString);
+        assertFalse(Files.exists(tmp.resolve("x.npy")));
+    }
+
+    @Test
+    void listShowsLrpRulesCompositesCanonizersAndOps() {
+        Result r = run("list");
+        assertEquals(0, r.code(), r::toString);
+        for (String s : new String[] {"LRP rules (--rule):", "alpha-beta", "zbox", "LRP composites (--composite):",
+                "epsilon-gamma-box", "LRP canonizers (--canonizers):", "batchnorm-fold"}) {
+            assertTrue(r.out().contains(s), s + " missing in\n" + r);
+        }
+        Result ops = run("list", "--ops");
+        assertEquals(0, ops.code(), ops::toString);
+        for (String op : new String[] {"Operators (onnx, ", "  BatchNormalization", "  Conv", "  Gemm", "  Resize"}) {
+            assertTrue(ops.out().contains(op), op + " missing in\n" + ops);
+        }
+    }
+
+    @Test
     void aMissingCoreIsNamedWhenTheServiceNeverAppears(@TempDir Path home) throws Exception {
         Files.createDirectories(home.resolve("bundles"));
         try (GlassboxRuntime rt = GlassboxRuntime.builder().home(home).startTimeout(Duration.ofMillis(200)).build()) {

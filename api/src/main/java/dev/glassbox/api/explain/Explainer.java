@@ -1,5 +1,6 @@
 package dev.glassbox.api.explain;
 
+import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.tensor.HostTensor;
 import java.util.List;
 import org.osgi.annotation.versioning.ConsumerType;
@@ -22,6 +23,16 @@ public interface Explainer {
 
     /** The options this method accepts; others are rejected before {@link #explain} runs. */
     List<Option<?>> options();
+
+    /**
+     * The graph this method explains: {@code logits} itself (the default), or a rewrite of it
+     * that computes the same outputs, such as LRP's canonizers make. Called before the forward
+     * pass; return the same instance for the same graph and options, so the runtime prepares
+     * it on a backend only once.
+     */
+    default Graph rewrite(Graph logits, Options options) {
+        return logits;
+    }
 
     /**
      * @return the attribution, shaped exactly like {@code request.input()}

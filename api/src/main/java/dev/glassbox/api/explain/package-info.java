@@ -12,7 +12,7 @@
  * explainer reads typed values from {@link dev.glassbox.api.explain.Options}.
  */
 @Export
-@Version("1.1.0")
+@Version("1.2.0")
 package dev.glassbox.api.explain;
 
 import org.osgi.annotation.bundle.Export;

@@ -1,5 +1,6 @@
 package dev.glassbox.api.graph;
 
+import dev.glassbox.api.tensor.Shape;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -116,6 +117,50 @@ public final class Graph {
             return new Graph(name, inputs, kept, List.of(last.inputs().get(0)));
         }
         return this;
+    }
+
+    /**
+     * The shape of every value for a batch of {@code batch} items, inferred with
+     * {@link Op#outputShape}; an {@link IllegalArgumentException} naming the node where the
+     * ops reject the shapes (a model exported for one batch size may reject others).
+     */
+    public Map<String, Shape> shapes(int batch) {
+        Map<String, Shape> shapes = new HashMap<>();
+        for (ValueInfo in : inputs) {
+            shapes.put(in.name(), in.itemShape().withBatch(batch));
+        }
+        for (Node node : nodes) {
+            List<Shape> in = new ArrayList<>(node.inputs().size());
+            for (String v : node.inputs()) {
+                in.add(shapes.get(v));
+            }
+            try {
+                shapes.put(node.output(), node.op().outputShape(in));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("node " + node.name() + " (" + node.op().type() + "): " + e.getMessage(), e);
+            }
+        }
+        return shapes;
+    }
+
+    /**
+     * The part of this graph that computes {@code value}, followed by {@code head}: nodes that
+     * turn it into the new graph's single output {@code output}. Only the nodes {@code value}
+     * depends on are kept.
+     */
+    public Graph upTo(String value, List<Node> head, String output) {
+        Set<String> needed = new HashSet<>();
+        needed.add(value);
+        List<Node> kept = new ArrayList<>();
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node node = nodes.get(i);
+            if (needed.contains(node.output())) {
+                kept.add(0, node);
+                needed.addAll(node.inputs());
+            }
+        }
+        kept.addAll(head);
+        return new Graph(name, inputs, kept, List.of(output));
     }
 
     @Override

@@ -1,5 +1,6 @@
 package dev.glassbox.api.graph;
 
+import java.util.List;
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -19,6 +20,12 @@ public interface ModelLoader {
 
     /** Whether this loader reads files with this name (usually by extension). */
     boolean accepts(String fileName);
+
+    /**
+     * The operators of the format this loader maps onto {@link Op}s, sorted, for listings such
+     * as {@code glassbox list --ops}. A model using any other operator is rejected.
+     */
+    List<String> operators();
 
     /**
      * @param bytes      the whole file

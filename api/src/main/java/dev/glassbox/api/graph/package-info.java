@@ -6,7 +6,7 @@
  * {@link dev.glassbox.api.graph.ModelLoader} service turns a file format into a graph.
  */
 @Export
-@Version("1.1.0")
+@Version("2.0.0")
 package dev.glassbox.api.graph;
 
 import org.osgi.annotation.bundle.Export;

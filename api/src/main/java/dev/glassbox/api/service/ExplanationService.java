@@ -5,6 +5,7 @@ import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -23,11 +24,20 @@ public interface ExplanationService {
     /** Formats of the installed model loaders, e.g. {@code onnx}. */
     List<String> modelFormats();
 
+    /** The operators the installed loader for {@code format} supports, sorted; empty for an unknown format. */
+    List<String> operators(String format);
+
     /** Reads and validates a model file. */
     Graph loadModel(Path file);
 
     /** The model's outputs as it defines them, {@code [N, ...]}; {@code backend} may be null. */
     HostTensor predict(Graph model, HostTensor input, String backend);
+
+    /**
+     * Every graph output, in the model's order, for a model with one input; {@code backend}
+     * may be null.
+     */
+    Map<String, HostTensor> outputs(Graph model, HostTensor input, String backend);
 
     /** Explains the model's logits (a final Softmax or LogSoftmax is left out). */
     Explanation explain(Graph model, ExplanationQuery query);

@@ -56,6 +56,25 @@ public final class Shape {
         return new Shape(Arrays.copyOfRange(dims, 1, dims.length));
     }
 
+    /**
+     * The shape two shapes broadcast to under ONNX (numpy) multidirectional broadcasting:
+     * aligned at the last axis, each pair of dimensions equal or one of them 1. An
+     * {@link IllegalArgumentException} when they do not broadcast.
+     */
+    public static Shape broadcast(Shape a, Shape b) {
+        int rank = Math.max(a.rank(), b.rank());
+        int[] out = new int[rank];
+        for (int i = 0; i < rank; i++) {
+            int da = i < rank - a.rank() ? 1 : a.dims[i - (rank - a.rank())];
+            int db = i < rank - b.rank() ? 1 : b.dims[i - (rank - b.rank())];
+            if (da != db && da != 1 && db != 1) {
+                throw new IllegalArgumentException("shapes " + a + " and " + b + " do not broadcast");
+            }
+            out[i] = da == 1 ? db : da;
+        }
+        return new Shape(out);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Shape s && Arrays.equals(dims, s.dims);

@@ -5,7 +5,7 @@
  * frees everything it owns when closed. Layout is row-major (C order); images are NCHW.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package dev.glassbox.api.tensor;
 
 import org.osgi.annotation.bundle.Export;

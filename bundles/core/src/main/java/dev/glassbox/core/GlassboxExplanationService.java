@@ -21,13 +21,13 @@ import dev.glassbox.api.service.ExplanationQuery;
 import dev.glassbox.api.service.ExplanationService;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
-import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -137,6 +137,16 @@ public final class GlassboxExplanationService implements ExplanationService {
     }
 
     @Override
+    public List<String> operators(String format) {
+        return byRanking(loaders).stream()
+                .map(Registered::service)
+                .filter(l -> l.format().equals(format))
+                .findFirst()
+                .map(l -> l.operators().stream().sorted().toList())
+                .orElse(List.of());
+    }
+
+    @Override
     public Graph loadModel(Path file) {
         String name = file.getFileName() == null ? file.toString() : file.getFileName().toString();
         ModelLoader loader = byRanking(loaders).stream()
@@ -165,13 +175,22 @@ public final class GlassboxExplanationService implements ExplanationService {
 
     @Override
     public HostTensor predict(Graph model, HostTensor input, String backend) {
+        return outputs(model, input, backend).get(model.output());
+    }
+
+    @Override
+    public Map<String, HostTensor> outputs(Graph model, HostTensor input, String backend) {
         HostTensor batched = batched(model, input);
         Deadline deadline = new Deadline(ExplanationQuery.DEFAULT_TIMEOUT, "predict");
         return run(deadline, () -> {
             PreparedModel pm = prepared.get(model, backend(backend));
             try (TensorScope scope = pm.openScope()) {
-                Tensor in = pm.kernels().upload(batched, scope);
-                return new GraphPropagator(deadline).forward(pm, in, scope).output().toHost();
+                Trace trace = new GraphPropagator(deadline).forward(pm, pm.kernels().upload(batched, scope), scope);
+                Map<String, HostTensor> out = new LinkedHashMap<>();
+                for (String name : model.outputs()) {
+                    out.put(name, trace.value(name).toHost());
+                }
+                return Collections.unmodifiableMap(out);
             }
         });
     }
@@ -188,15 +207,27 @@ public final class GlassboxExplanationService implements ExplanationService {
         Options options = Options.parse(explainer.options(), query.options(), query.method());
         HostTensor input = batched(model, query.input());
         Backend backend = backend(query.backend());
-        Graph logits = prepared.logits(model);
+        Graph logits = prepared.explained(model, query.target());
         Deadline deadline = new Deadline(query.timeout(), query.method());
         long start = System.nanoTime();
         return run(deadline, () -> {
-            PreparedModel pm = prepared.get(logits, backend);
+            Graph explained;
+            try {
+                explained = explainer.rewrite(logits, options);
+            } catch (GlassboxException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("explainer " + explainer.id() + " (bundle " + registered.bundle()
+                        + ") failed to rewrite the graph: " + e, e);
+            }
+            PreparedModel pm = prepared.get(explained, backend);
             try (TensorScope scope = pm.openScope()) {
                 GraphPropagator propagator = new GraphPropagator(deadline);
                 Trace trace = propagator.forward(pm, pm.kernels().upload(input, scope), scope);
                 HostTensor out = trace.output().toHost();
+                if (FeatureTargets.isFeature(query.target())) {
+                    FeatureTargets.checkSelected(query.target(), model, trace);
+                }
                 int[] targets = resolveTargets(query.target(), out);
                 Map<String, HostTensor> perLayer = new LinkedHashMap<>();
                 BackwardObserver observer = query.perLayer()
@@ -286,6 +317,8 @@ public final class GlassboxExplanationService implements ExplanationService {
         int classes = s.size() / Math.max(n, 1);
         float[] v = logits.data();
         return switch (target) {
+            case Target.Neuron f -> new int[n]; // the feature graph's single score
+            case Target.Channel f -> new int[n];
             case Target.Predicted p -> {
                 int[] out = new int[n];
                 for (int i = 0; i < n; i++) {

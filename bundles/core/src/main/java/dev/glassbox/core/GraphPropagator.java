@@ -51,7 +51,7 @@ final class GraphPropagator implements Propagator {
                 throw new InvalidInputException(e.getMessage(), where(node), e);
             }
         }
-        return new RecordedTrace(model, values, inputName, graph.output());
+        return new RecordedTrace(model, values, inputName, graph.outputs().get(0));
     }
 
     @Override

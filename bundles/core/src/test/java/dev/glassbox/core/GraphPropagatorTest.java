@@ -61,7 +61,7 @@ class GraphPropagatorTest {
                 new Node("relu2", new Op.Relu(), List.of("h2"), "a2"),
                 new Node("sum", new Op.Add(), List.of("a2", "a1"), "s"),
                 new Node("fc3", new Op.Dense(random(r, 3, 5), null), List.of("s"), "logits"),
-                new Node("softmax", new Op.Softmax(-1), List.of("logits"), "p")), List.of("p"));
+                new Node("softmax", new Op.Softmax(1), List.of("logits"), "p")), List.of("p"));
     }
 
     private static float[] logitsAt(PreparedModel pm, HostTensor x) {

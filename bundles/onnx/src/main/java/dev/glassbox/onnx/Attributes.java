@@ -30,6 +30,15 @@ final class Attributes {
         return a == null ? dflt : a.getI();
     }
 
+    /** An INT attribute that must fit an int. */
+    int int32(String name, int dflt) {
+        long v = i(name, dflt);
+        if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
+            throw new InvalidInputException("attribute " + name + " = " + v + " is out of range", where);
+        }
+        return (int) v;
+    }
+
     float f(String name, float dflt) {
         AttributeProto a = get(name, AttributeType.FLOAT);
         return a == null ? dflt : a.getF();
@@ -53,6 +62,7 @@ final class Attributes {
         return out;
     }
 
+    /** A FLOATS attribute, or null when absent. */
     float[] floats(String name) {
         AttributeProto a = get(name, AttributeType.FLOATS);
         if (a == null) {

@@ -88,12 +88,23 @@ class MalformedModelTest {
                 .output("y"));
         assertEquals("node fc (Gemm)", e.where());
         assertTrue(e.getMessage().contains("'W'") && e.getMessage().contains("missing initializer"), e.getMessage());
-        // a weight fed as a graph input instead of stored in the file
-        var fed = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3).input("W", 0, 3)
+        // a weight fed as a graph input instead of stored in the file: a MatMul of activations,
+        // which with W's axis 0 being a batch axis mixes the batch
+        var fed = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, 3).input("W", 0, 3)
                 .node("Gemm", "fc", List.of("x", "W"), List.of("y"), "transB", 1L)
                 .output("y"));
         assertEquals("node fc (Gemm)", fed.where());
-        assertTrue(fed.getMessage().contains("missing initializer"), fed.getMessage());
+        var conv = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, 1, 4, 4).input("W", 1, 1, 2, 2)
+                .node("Conv", "c", List.of("x", "W"), List.of("y"))
+                .output("y"));
+        assertEquals("weight W 'W' must be a constant (an initializer), but it is computed by the graph", conv.getMessage());
+        // an undefined input anywhere
+        var undefined = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("Relu", "r", List.of("x"), List.of("h"))
+                .node("Add", "a", List.of("h", "ghost"), List.of("y"))
+                .output("y"));
+        assertEquals("node a (Add)", undefined.where());
+        assertTrue(undefined.getMessage().contains("'ghost'"), undefined.getMessage());
     }
 
     @Test
@@ -188,15 +199,146 @@ class MalformedModelTest {
 
     @Test
     void oldOpsetAndMissingGraphParts() {
-        var old = fails(UnsupportedFeatureException.class, mlp().opset(6));
-        assertEquals("bad.onnx", old.where());
-        var noInputs = fails(InvalidInputException.class, new OnnxBuilder()
+        var future = fails(UnsupportedFeatureException.class, mlp().opset(24));
+        assertEquals("bad.onnx", future.where());
+        var none = fails(UnsupportedFeatureException.class, mlp().opset(0));
+        assertEquals("bad.onnx", none.where());
+        var noInputs = fails(UnsupportedFeatureException.class, new OnnxBuilder()
                 .node("Constant", "c", List.of(), List.of("y"), "value", OnnxBuilder.floatTensor("", dims(1), 1f))
                 .output("y"));
         assertEquals("bad.onnx", noInputs.where());
         var symbolic = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, -1)
                 .node("Relu", "r", List.of("x"), List.of("y")).output("y"));
         assertEquals("input x", symbolic.where());
+    }
+
+    @Test
+    void initializerDeclaringTeraElements() {
+        // dims claiming 10^12 elements with a few bytes present: rejected before allocating
+        for (long[] d : new long[][] {dims(1_000_000, 1_000_000), dims(1L << 31), dims(-1, 3), dims(1 << 20, 1 << 20, 0)}) {
+            TensorProto t = TensorProto.newBuilder().setName("W").setDataType(1).addAllDims(
+                    Arrays.stream(d).boxed().toList()).setRawData(ByteString.copyFrom(new byte[12])).build();
+            var e = assertThrows(InvalidInputException.class, () -> loader.load(new OnnxBuilder().input("x", 0, 3).init(t)
+                    .node("Gemm", "fc", List.of("x", "W"), List.of("y"), "transB", 1L).output("y").bytes(), "bad.onnx"),
+                    Arrays.toString(d));
+            assertEquals("node fc (Gemm)", e.where());
+            assertTrue(e.getMessage().contains("'W'"), e.getMessage());
+        }
+        // a Constant node's tensor likewise
+        TensorProto c = TensorProto.newBuilder().setDataType(7).addDims(1_000_000_000L).addDims(1000)
+                .addInt64Data(1).build();
+        var e = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("Constant", "k", List.of(), List.of("s"), "value", c)
+                .node("Reshape", "rs", List.of("x", "s"), List.of("y")).output("y"));
+        assertEquals("node k (Constant)", e.where());
+    }
+
+    @Test
+    void foldingCannotAllocateUnboundedMemory() {
+        // ConstantOfShape and Expand of constants to absurd shapes
+        var zeros = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, 3)
+                .initLongs("dims", 100_000, 100_000)
+                .node("ConstantOfShape", "zeros", List.of("dims"), List.of("z"))
+                .node("Add", "a", List.of("x", "z"), List.of("y")).output("y"));
+        assertEquals("node zeros (ConstantOfShape)", zeros.where());
+        var expand = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, 3)
+                .init("k", dims(1), 1f).initLongs("shape", 1 << 30, 1 << 30)
+                .node("Expand", "e", List.of("k", "shape"), List.of("z"))
+                .node("Add", "a", List.of("x", "z"), List.of("y")).output("y"));
+        assertEquals("node e (Expand)", expand.where());
+        // many folds that are each small enough but together too much
+        OnnxBuilder many = new OnnxBuilder().input("x", 0, 3).initLongs("dims", 1 << 11, 1 << 11);
+        for (int i = 0; i < 8; i++) {
+            many.node("ConstantOfShape", "z" + i, List.of("dims"), List.of("z" + i));
+        }
+        var total = fails(UnsupportedFeatureException.class, many.node("Relu", "r", List.of("x"), List.of("y")).output("y"));
+        assertTrue(total.getMessage().contains("constant folding"), total.getMessage());
+        // a negative dimension
+        var negative = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .initLongs("dims", 2, -3)
+                .node("ConstantOfShape", "zeros", List.of("dims"), List.of("z"))
+                .node("Add", "a", List.of("x", "z"), List.of("y")).output("y"));
+        assertEquals("node zeros (ConstantOfShape)", negative.where());
+    }
+
+    @Test
+    void inconsistentShapesNameTheNode() {
+        var add = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3).input("z", 0, 4)
+                .node("Add", "plus", List.of("x", "z"), List.of("y")).output("y"));
+        assertEquals("node plus (Add)", add.where());
+        assertTrue(add.getMessage().startsWith("Add: "), add.getMessage());
+        var reshape = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .initLongs("s", 0, 2)
+                .node("Reshape", "rs", List.of("x", "s"), List.of("y")).output("y"));
+        assertEquals("node rs (Reshape)", reshape.where());
+        var pool = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3, 2, 2)
+                .node("MaxPool", "p", List.of("x"), List.of("y"), "kernel_shape", dims(3, 3)).output("y"));
+        assertEquals("node p (MaxPool)", pool.where());
+        var attr = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("LeakyRelu", "l", List.of("x"), List.of("y"), "alpha", "high").output("y"));
+        assertEquals("node l (LeakyRelu)", attr.where());
+        var rank = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .init("W", dims(3), 1f, 2f, 3f)
+                .node("Gemm", "fc", List.of("x", "W"), List.of("y")).output("y"));
+        assertEquals("node fc (Gemm)", rank.where());
+    }
+
+    @Test
+    void graphLevelDefects() {
+        var twice = fails(InvalidInputException.class, mlp().init("W", dims(2, 3), iota(6)));
+        assertTrue(twice.getMessage().contains("'W' is defined twice"), twice.getMessage());
+        var inputTwice = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3).input("x", 0, 3)
+                .node("Relu", "r", List.of("x"), List.of("y")).output("y"));
+        assertEquals("input x", inputTwice.where());
+        var noOutput = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("Relu", "r", List.of("x"), List.of()).output("x"));
+        assertEquals("node r (Relu)", noOutput.where());
+        var notProduced = fails(InvalidInputException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("Relu", "r", List.of("x"), List.of("y")).output("z"));
+        assertEquals("output z", notProduced.where());
+        var constantOut = fails(UnsupportedFeatureException.class, new OnnxBuilder().input("x", 0, 3)
+                .node("Shape", "s", List.of("x"), List.of("y")).output("y"));
+        assertEquals("output y", constantOut.where());
+    }
+
+    @Test
+    void mutatedModelsNeverCrash() throws Exception {
+        // flip bytes of valid models: every outcome is a graph or a Glassbox exception
+        List<byte[]> seeds = new java.util.ArrayList<>();
+        seeds.add(mlp().bytes());
+        java.nio.file.Path ort = OrtFixturesTest.root();
+        for (String name : List.of("torch_cnn_view_op13", "torch_unet_op11", "torch_shapes_op13", "convT_1d",
+                "resize13_half_pixel_round_prefer_floor", "torch_conv1d_op10")) {
+            seeds.add(java.nio.file.Files.readAllBytes(ort.resolve(name).resolve("model.onnx")));
+        }
+        Random random = new Random(1234);
+        int loaded = 0;
+        String env = System.getenv("GLASSBOX_FUZZ_ROUNDS");
+        int rounds = env == null ? 3000 : Integer.parseInt(env);
+        for (int round = 0; round < rounds; round++) {
+            byte[] seed = seeds.get(round % seeds.size());
+            byte[] bytes = seed.clone();
+            int flips = 1 + random.nextInt(4);
+            for (int f = 0; f < flips; f++) {
+                int at = random.nextInt(bytes.length);
+                bytes[at] = switch (random.nextInt(3)) {
+                    case 0 -> (byte) random.nextInt(256);
+                    case 1 -> (byte) (bytes[at] ^ (1 << random.nextInt(8)));
+                    default -> (byte) (bytes[at] + 1);
+                };
+            }
+            if (random.nextInt(10) == 0) {
+                bytes = Arrays.copyOf(bytes, random.nextInt(bytes.length));
+            }
+            try {
+                loader.load(bytes, "mutant.onnx");
+                loaded++;
+            } catch (GlassboxException e) {
+                assertOneLine(e);
+            }
+        }
+        System.out.println("mutated models: " + rounds + ", loaded " + loaded);
+        assertTrue(loaded > 0);
     }
 
     @Test

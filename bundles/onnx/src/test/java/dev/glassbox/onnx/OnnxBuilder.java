@@ -19,6 +19,7 @@ import shade.com.google.protobuf.ByteString;
 final class OnnxBuilder {
     private final GraphProto.Builder graph = GraphProto.newBuilder().setName("test");
     private long opset = 13;
+    private final java.util.Map<String, Long> otherDomains = new java.util.LinkedHashMap<>();
 
     OnnxBuilder opset(long v) {
         opset = v;
@@ -28,6 +29,18 @@ final class OnnxBuilder {
     /** A float input; {@code dims[0]} is the batch, 0 for a symbolic "N"; a negative dimension is symbolic. */
     OnnxBuilder input(String name, long... dims) {
         graph.addInput(valueInfo(name, dims));
+        return this;
+    }
+
+    /** Imports another operator set domain as well. */
+    OnnxBuilder domain(String domain, long version) {
+        otherDomains.put(domain, version);
+        return this;
+    }
+
+    /** Declares an intermediate value's shape (value_info); dims as for {@link #input}. */
+    OnnxBuilder declare(String name, long... dims) {
+        graph.addValueInfo(valueInfo(name, dims));
         return this;
     }
 
@@ -86,9 +99,10 @@ final class OnnxBuilder {
     }
 
     ModelProto model() {
-        return ModelProto.newBuilder().setIrVersion(7).setProducerName("glassbox-test")
-                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
-                .setGraph(graph).build();
+        ModelProto.Builder m = ModelProto.newBuilder().setIrVersion(7).setProducerName("glassbox-test")
+                .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset));
+        otherDomains.forEach((d, v) -> m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(d).setVersion(v)));
+        return m.setGraph(graph).build();
     }
 
     byte[] bytes() {
@@ -114,6 +128,23 @@ final class OnnxBuilder {
             t.addInt64Data(v);
         }
         return t.build();
+    }
+
+    /** An int64 tensor of the given shape. */
+    static TensorProto longTensorShaped(String name, long[] dims, long... values) {
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(7);
+        for (long d : dims) {
+            t.addDims(d);
+        }
+        for (long v : values) {
+            t.addInt64Data(v);
+        }
+        return t.build();
+    }
+
+    /** A float32 scalar. */
+    static TensorProto scalar(String name, float value) {
+        return floatTensor(name, new long[0], value);
     }
 
     static long[] dims(long... d) {
@@ -149,6 +180,12 @@ final class OnnxBuilder {
             case Long l -> a.setType(AttributeType.INT).setI(l);
             case Integer i -> a.setType(AttributeType.INT).setI(i);
             case Float f -> a.setType(AttributeType.FLOAT).setF(f);
+            case float[] fs -> {
+                a.setType(AttributeType.FLOATS);
+                for (float f : fs) {
+                    a.addFloats(f);
+                }
+            }
             case String s -> a.setType(AttributeType.STRING).setS(ByteString.copyFromUtf8(s));
             case long[] ls -> {
                 a.setType(AttributeType.INTS);

@@ -103,7 +103,7 @@ class TorchFixturesTest {
         Graph g = load("testdata/torch/cnn_reshape.onnx");
         assertEquals(List.of("Conv2d", "Relu", "MaxPool2d", "Reshape", "Dense"), types(g));
         // exported as reshape(3, 64) for the fixed batch of 3: the batch axis becomes "copy" (0)
-        assertArrayEquals(new int[] {0, 64}, ((Op.Reshape) g.nodes().get(3).op()).shape());
+        assertEquals(List.of(0, 64), ((Op.Reshape) g.nodes().get(3).op()).shape());
         assertMatchesTorch(g, "cnn_reshape");
     }
 

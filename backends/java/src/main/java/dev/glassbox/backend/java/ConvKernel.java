@@ -4,15 +4,24 @@ import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.Shape;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * Grouped, strided, dilated, padded 2-D convolution over NCHW by im2col + GEMM.
+ * Grouped, strided, dilated, padded 2-D convolution over NCHW by im2col + GEMM, and the
+ * transposed convolution, which is the same pair of maps the other way round.
  *
  * <p>Per batch item and group, the receptive fields are unrolled into a {@code [K, P]} matrix
  * ({@code K = inChannels/groups * kH * kW}, {@code P = outH * outW}); the output is then
  * {@code W_g [Og, K] x col}. The input gradient is the transposed convolution: {@code
  * dcol = W_g^T dy}, folded back onto the input (col2im). A 1x1 kernel with stride 1 and no
  * padding needs no unrolling: the input already is the matrix.
+ *
+ * <p>{@link Op.ConvTranspose2d} is the input gradient of the convolution that maps its output
+ * back to its input: its weight {@code [in, out/groups, kH, kW]} read as that convolution's
+ * {@code [out, in/groups, kH, kW]}, with the transposed layer's output as the convolution's
+ * input image. Its forward pass is that convolution's {@link #inputGradient} plus the bias,
+ * its input gradient that convolution's {@link #forward} without bias. Output padding needs
+ * nothing special: the extra rows and columns are image cells no window reaches.
  *
  * <p>Work is split over (batch item, group) pairs; a single image with a single group splits
  * the GEMM rows instead (output channels forward, K rows backward) so batch-1 explanations
@@ -22,7 +31,10 @@ final class ConvKernel {
     private ConvKernel() {
     }
 
-    /** Sizes of one call, derived once from the op and the input shape. */
+    /**
+     * Sizes of one call, in the terms of the convolution: image {@code [n, c, h, w]}, output
+     * {@code [n, o, oh, ow]}.
+     */
     private record Dims(int n, int c, int h, int w, int o, int groups, int kh, int kw, int oh, int ow,
                         Geometry2d geo) {
         int cg() {
@@ -41,8 +53,12 @@ final class ConvKernel {
             return oh * ow;
         }
 
+        int colSize() {
+            return Math.multiplyExact(k(), p());
+        }
+
         boolean direct() {
-            return kh == 1 && kw == 1 && geo.strideH() == 1 && geo.strideW() == 1
+            return kh == 1 && kw == 1 && geo.strideH() == 1 && geo.strideW() == 1 && h == oh && w == ow
                     && geo.padTop() == 0 && geo.padLeft() == 0 && geo.padBottom() == 0 && geo.padRight() == 0;
         }
 
@@ -55,44 +71,59 @@ final class ConvKernel {
         }
     }
 
-    static Shape outputShape(Op.Conv2d op, Shape in) {
-        Shape ws = op.weight().shape();
-        if (in.rank() != 4) {
-            throw new IllegalArgumentException("Conv2d: input must be NCHW (rank 4), got " + in + " for weight " + ws);
-        }
-        if (in.dim(1) != op.inChannels()) {
-            throw new IllegalArgumentException("Conv2d: input has " + in.dim(1) + " channels (" + in + "), weight expects "
-                    + op.inChannels() + " (" + ws + (op.groups() > 1 ? ", groups " + op.groups() : "") + ")");
-        }
-        Geometry2d g = op.geometry();
-        int extH = g.dilationH() * (op.kernelH() - 1) + 1;
-        int extW = g.dilationW() * (op.kernelW() - 1) + 1;
-        if (in.dim(2) + g.padTop() + g.padBottom() < extH || in.dim(3) + g.padLeft() + g.padRight() < extW) {
-            throw new IllegalArgumentException("Conv2d: input " + in + " is smaller than the kernel of weight " + ws
-                    + " (extent " + extH + "x" + extW + " with " + g + ")");
-        }
-        return Shape.of(in.dim(0), op.outChannels(), g.outHeight(in.dim(2), op.kernelH()), g.outWidth(in.dim(3), op.kernelW()));
-    }
-
+    /** A convolution: its input is the image, its output the output. */
     private static Dims dims(Op.Conv2d op, Shape in) {
-        Shape out = outputShape(op, in);
+        Shape out = op.outputShape(List.of(in));
         return new Dims(in.dim(0), in.dim(1), in.dim(2), in.dim(3), op.outChannels(), op.groups(),
                 op.kernelH(), op.kernelW(), out.dim(2), out.dim(3), op.geometry());
     }
 
+    /** A transposed convolution: its output is the image of the convolution, its input that convolution's output. */
+    private static Dims dims(Op.ConvTranspose2d op, Shape in) {
+        Shape out = op.outputShape(List.of(in));
+        return new Dims(in.dim(0), out.dim(1), out.dim(2), out.dim(3), in.dim(1), op.groups(),
+                op.kernelH(), op.kernelW(), in.dim(2), in.dim(3), op.geometry());
+    }
+
     static float[] forward(Op.Conv2d op, Shape in, float[] x, Parallel par) {
+        return forward(dims(op, in), op.weight().data(), op.bias() == null ? null : op.bias().data(), x, par);
+    }
+
+    static float[] inputGradient(Op.Conv2d op, Shape in, float[] dy, Parallel par) {
+        return inputGradient(dims(op, in), op.weight().data(), dy, par);
+    }
+
+    static float[] forward(Op.ConvTranspose2d op, Shape in, float[] x, Parallel par) {
         Dims d = dims(op, in);
-        float[] w = op.weight().data();
-        float[] b = op.bias() == null ? null : op.bias().data();
-        float[] y = new float[d.n * d.o * d.p()];
+        float[] y = inputGradient(d, op.weight().data(), x, par);
+        if (op.bias() != null) {
+            float[] b = op.bias().data();
+            int area = d.h * d.w;
+            for (int plane = 0; plane < d.n * d.c; plane++) {
+                float bias = b[plane % d.c];
+                for (int i = plane * area, end = i + area; i < end; i++) {
+                    y[i] += bias;
+                }
+            }
+        }
+        return y;
+    }
+
+    static float[] inputGradient(Op.ConvTranspose2d op, Shape in, float[] dy, Parallel par) {
+        return forward(dims(op, in), op.weight().data(), null, dy, par);
+    }
+
+    /** The convolution of image {@code x} ({@code [n, c, h, w]}), plus {@code b} unless null. */
+    private static float[] forward(Dims d, float[] w, float[] b, float[] x, Parallel par) {
+        float[] y = new float[Math.multiplyExact(d.n * d.o, d.p())];
         int units = d.n * d.groups;
         if (units == 1 && par.parallelism() > 1) {
-            float[] col = d.direct() ? x : unroll(d, x, 0, 0, new float[d.k() * d.p()]);
+            float[] col = d.direct() ? x : unroll(d, x, 0, 0, new float[d.colSize()]);
             par.forRange(d.og(), (long) d.k() * d.p(), (lo, hi) -> multiplyInto(d, w, b, col, 0, y, 0, 0, lo, hi));
             return y;
         }
         par.forRange(units, (long) d.og() * d.k() * d.p(), (lo, hi) -> {
-            float[] scratch = d.direct() ? null : new float[d.k() * d.p()];
+            float[] scratch = d.direct() ? null : new float[d.colSize()];
             for (int u = lo; u < hi; u++) {
                 int item = u / d.groups;
                 int group = u % d.groups;
@@ -120,13 +151,12 @@ final class ConvKernel {
         Gemm.multiply(w, group * d.og() * d.k(), d.k(), col, colOff, p, y, yOff, oLo, oHi);
     }
 
-    static float[] inputGradient(Op.Conv2d op, Shape in, float[] dy, Parallel par) {
-        Dims d = dims(op, in);
-        float[] w = op.weight().data();
-        float[] dx = new float[in.size()];
+    /** The adjoint of the convolution without bias: {@code dy} ({@code [n, o, oh, ow]}) back onto the image. */
+    private static float[] inputGradient(Dims d, float[] w, float[] dy, Parallel par) {
+        float[] dx = new float[Math.multiplyExact(d.n * d.c, d.h * d.w)];
         int units = d.n * d.groups;
         if (units == 1 && par.parallelism() > 1) {
-            float[] dcol = d.direct() ? dx : new float[d.k() * d.p()];
+            float[] dcol = d.direct() ? dx : new float[d.colSize()];
             par.forRange(d.k(), (long) d.og() * d.p(),
                     (lo, hi) -> Gemm.multiplyTransposedA(w, 0, d.og(), d.k(), dy, 0, d.p(), dcol, 0, lo, hi));
             if (!d.direct()) {
@@ -135,7 +165,7 @@ final class ConvKernel {
             return dx;
         }
         par.forRange(units, (long) d.og() * d.k() * d.p(), (lo, hi) -> {
-            float[] scratch = d.direct() ? null : new float[d.k() * d.p()];
+            float[] scratch = d.direct() ? null : new float[d.colSize()];
             for (int u = lo; u < hi; u++) {
                 int item = u / d.groups;
                 int group = u % d.groups;
@@ -168,7 +198,8 @@ final class ConvKernel {
                 int dh = i * g.dilationH() - g.padTop();
                 for (int j = 0; j < d.kw; j++, row++) {
                     int dw = j * g.dilationW() - g.padLeft();
-                    int owLo = validLo(dw, g.strideW());
+                    // Padding wider than the input can put the whole row in the padding.
+                    int owLo = Math.min(d.ow, validLo(dw, g.strideW()));
                     int owHi = Math.max(owLo, validHi(dw, g.strideW(), d.w, d.ow));
                     for (int oy = 0; oy < d.oh; oy++) {
                         int dst = row * p + oy * d.ow;
@@ -180,6 +211,9 @@ final class ConvKernel {
                         Arrays.fill(col, dst, dst + owLo, 0f);
                         Arrays.fill(col, dst + owHi, dst + d.ow, 0f);
                         int src = xOff + (c * d.h + ih) * d.w + dw;
+                        if (owHi == owLo) {
+                            continue; // this tap sees only padding on this row
+                        }
                         if (g.strideW() == 1) {
                             System.arraycopy(x, src + owLo, col, dst + owLo, owHi - owLo);
                         } else {

@@ -1,18 +1,11 @@
 package dev.glassbox.backend.java;
 
-import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.backend.Availability;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.graph.Node;
-import dev.glassbox.api.graph.ValueInfo;
-import dev.glassbox.api.tensor.Shape;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -96,21 +89,15 @@ public final class JavaBackend implements Backend {
     }
 
     /**
-     * Checks that every node's op is known and, where the input shapes are fully known, that
-     * the shapes fit from input to output (with batch 1), so a model that cannot run fails
+     * Checks that every node's op is known to this build, so a model that cannot run fails
      * here, naming the node, instead of halfway through an explanation.
      *
      * @throws UnsupportedFeatureException naming a node whose op this build does not know
-     * @throws InvalidInputException naming the first node whose shapes do not fit
      */
     @Override
     public PreparedModel prepare(Graph graph) {
-        Map<String, Shape> shapes = new HashMap<>();
-        for (ValueInfo in : graph.inputs()) {
-            if (fullyKnown(in.itemShape())) {
-                shapes.put(in.name(), in.itemShape().withBatch(1));
-            }
-        }
+        // Shapes are checked per call, at the batch size the caller brings: a model exported for
+        // one batch size (constants shaped by it) may run only at that size.
         for (Node node : graph.nodes()) {
             try {
                 JavaKernels.implemented(node.op());
@@ -118,28 +105,7 @@ public final class JavaBackend implements Backend {
                 throw new UnsupportedFeatureException("the java backend does not implement " + node.op().type(),
                         node.name(), e);
             }
-            List<Shape> in = new ArrayList<>();
-            for (String name : node.inputs()) {
-                in.add(shapes.get(name));
-            }
-            if (in.contains(null)) {
-                continue; // unknown upstream shape: the kernels still check at run time
-            }
-            try {
-                shapes.put(node.output(), JavaKernels.outputShape(node.op(), in));
-            } catch (IllegalArgumentException e) {
-                throw new InvalidInputException("node " + node.name() + ": " + e.getMessage(), node.name(), e);
-            }
         }
         return new JavaPreparedModel(graph, kernels);
-    }
-
-    private static boolean fullyKnown(Shape s) {
-        for (int d : s.dims()) {
-            if (d < 1) {
-                return false;
-            }
-        }
-        return true;
     }
 }

@@ -24,60 +24,18 @@ final class JavaKernels implements Kernels {
 
     /**
      * Whether this backend implements {@code op}: always, for the ops this bundle was compiled
-     * against. The switch has no default, so a new op in the API fails compilation here, and an
-     * op added to the API after this bundle was built throws {@link MatchException}.
+     * against. {@link JavaBackend#prepare} calls it so that an op added to the API after this
+     * bundle was built fails there ({@link MatchException}), naming the node, rather than in
+     * the middle of an explanation. (The dispatch switches below have no default either, so a
+     * new op fails compilation here.)
      */
     static boolean implemented(Op op) {
         return switch (op) {
-            case Op.Dense _, Op.Conv2d _, Op.Relu _, Op.MaxPool2d _, Op.AvgPool2d _, Op.GlobalAvgPool _,
-                 Op.Add _, Op.Flatten _, Op.Reshape _, Op.Softmax _, Op.LogSoftmax _ -> true;
+            case Op.Constant _, Op.Dense _, Op.Conv2d _, Op.ConvTranspose2d _, Op.BatchNorm _, Op.Activation _,
+                 Op.MaxPool2d _, Op.AvgPool2d _, Op.GlobalAvgPool _, Op.GlobalMaxPool _, Op.Binary _, Op.MatMul _,
+                 Op.ReduceSum _, Op.ReduceMean _, Op.Flatten _, Op.Reshape _, Op.Transpose _, Op.Concat _,
+                 Op.Slice _, Op.Pad _, Op.Expand _, Op.ResizeNearest _, Op.Softmax _, Op.LogSoftmax _ -> true;
         };
-    }
-
-    /**
-     * The output shape of {@code op} for inputs of the given shapes, or an
-     * {@link IllegalArgumentException} naming the op and the shapes.
-     */
-    static Shape outputShape(Op op, List<Shape> in) {
-        if (in.size() != op.arity()) {
-            throw new IllegalArgumentException(op.type() + ": takes " + op.arity() + " inputs, got " + in.size());
-        }
-        Shape x = in.get(0);
-        return switch (op) {
-            case Op.Dense d -> DenseKernel.outputShape(d, x);
-            case Op.Conv2d c -> ConvKernel.outputShape(c, x);
-            case Op.Relu _ -> x;
-            case Op.MaxPool2d m -> PoolKernels.maxOutputShape(m, x);
-            case Op.AvgPool2d a -> PoolKernels.avgOutputShape(a, x);
-            case Op.GlobalAvgPool _ -> PoolKernels.globalOutputShape(x);
-            case Op.Add _ -> {
-                if (!x.equals(in.get(1))) {
-                    throw new IllegalArgumentException("Add: shapes " + x + " and " + in.get(1) + " differ");
-                }
-                yield x;
-            }
-            case Op.Flatten f -> flattenShape(f, x);
-            case Op.Reshape r -> r.outputShape(x);
-            case Op.Softmax sm -> softmaxShape("Softmax", sm.axis(), x);
-            case Op.LogSoftmax sm -> softmaxShape("LogSoftmax", sm.axis(), x);
-        };
-    }
-
-    private static Shape flattenShape(Op.Flatten f, Shape x) {
-        int axis = f.axis() < 0 ? f.axis() + x.rank() : f.axis();
-        if (axis < 0 || axis > x.rank()) {
-            throw new IllegalArgumentException("Flatten: axis " + f.axis() + " out of range for input " + x);
-        }
-        int outer = 1;
-        for (int d = 0; d < axis; d++) {
-            outer *= x.dim(d);
-        }
-        return Shape.of(outer, outer == 0 ? 0 : x.size() / outer);
-    }
-
-    private static Shape softmaxShape(String name, int axis, Shape x) {
-        SoftmaxKernel.axis(name, axis, x);
-        return x;
     }
 
     @Override
@@ -85,65 +43,105 @@ final class JavaKernels implements Kernels {
         return scope(scope).adopt(host.shape(), host.data().clone(), "upload");
     }
 
+    /**
+     * Shapes are checked by {@link Op#outputShape}, the one definition loaders, backends and
+     * explainers share. Results that only reinterpret their input (Flatten, Reshape, a Constant)
+     * share its array: tensors are never written after creation.
+     */
     @Override
     public Tensor forward(Op op, List<Tensor> inputs, TensorScope scope) {
         JavaScope s = scope(scope);
         List<JavaTensor> in = tensors(op, inputs);
-        Shape outShape = outputShape(op, shapes(in));
-        JavaTensor x = in.get(0);
-        Shape xs = x.shape();
-        float[] xd = x.data();
+        List<Shape> shapes = shapes(in);
+        Shape out = op.outputShape(shapes);
+        Shape xs = shapes.isEmpty() ? null : shapes.get(0);
+        float[] x = in.isEmpty() ? null : in.get(0).data();
         float[] y = switch (op) {
-            case Op.Dense d -> DenseKernel.forward(d, xs, xd, par);
-            case Op.Conv2d c -> ConvKernel.forward(c, xs, xd, par);
-            case Op.Relu _ -> relu(xd);
-            case Op.MaxPool2d m -> PoolKernels.maxForward(m, xs, xd, par);
-            case Op.AvgPool2d a -> PoolKernels.avgForward(a, xs, xd, par);
-            case Op.GlobalAvgPool _ -> PoolKernels.globalForward(xs, xd);
-            case Op.Add _ -> sum(xd, in.get(1).data());
-            // Reshapes share the array: tensors are never written after creation.
-            case Op.Flatten _ -> xd;
-            case Op.Reshape _ -> xd;
-            case Op.Softmax sm -> SoftmaxKernel.forward(xs, SoftmaxKernel.axis("Softmax", sm.axis(), xs), xd, false);
-            case Op.LogSoftmax sm -> SoftmaxKernel.forward(xs, SoftmaxKernel.axis("LogSoftmax", sm.axis(), xs), xd, true);
+            case Op.Constant c -> c.value().data();
+            case Op.Dense d -> DenseKernel.forward(d, xs, x, par);
+            case Op.Conv2d c -> ConvKernel.forward(c, xs, x, par);
+            case Op.ConvTranspose2d c -> ConvKernel.forward(c, xs, x, par);
+            case Op.BatchNorm b -> ActivationKernels.batchNorm(b, xs, x);
+            case Op.Activation a -> ActivationKernels.forward(a, xs, x);
+            case Op.MaxPool2d m -> PoolKernels.maxForward(m, xs, x, par);
+            case Op.AvgPool2d a -> PoolKernels.avgForward(a, xs, x, par);
+            case Op.GlobalAvgPool _ -> PoolKernels.globalAvgForward(xs, x, par);
+            case Op.GlobalMaxPool _ -> PoolKernels.globalMaxForward(xs, x, par);
+            case Op.Binary b -> BinaryKernels.forward(b, xs, x, shapes.get(1), in.get(1).data(), out);
+            case Op.MatMul _ -> MatMulKernel.forward(xs, x, shapes.get(1), in.get(1).data(), par);
+            case Op.ReduceSum r -> RoutingKernels.reduce(xs, x, r.axes(), false);
+            case Op.ReduceMean r -> RoutingKernels.reduce(xs, x, r.axes(), true);
+            case Op.Flatten _, Op.Reshape _ -> x;
+            case Op.Transpose t -> RoutingKernels.transpose(t, xs, x, out);
+            case Op.Concat c -> RoutingKernels.concat(c, shapes, data(in), out);
+            case Op.Slice sl -> RoutingKernels.slice(sl, xs, x, out);
+            case Op.Pad p -> RoutingKernels.pad(p, xs, x, out);
+            case Op.Expand _ -> Strided.expand(x, xs, out);
+            case Op.ResizeNearest r -> RoutingKernels.resize(r, xs, x, out);
+            case Op.Softmax sm -> SoftmaxKernel.forward(SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, false);
+            case Op.LogSoftmax sm -> SoftmaxKernel.forward(SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, true);
         };
-        return s.adopt(outShape, y, op.type() + " output");
+        return s.adopt(out, y, op.type() + " output");
     }
 
-    /** {@code output} is not needed: every kernel recomputes what it uses (argmax, softmax) from the inputs. */
+    /**
+     * {@code output} is not needed: every kernel recomputes what it uses (argmax, softmax) from
+     * the inputs. Gradients that equal the output gradient (Add, the reshapes, Expand to its own
+     * shape) share its array. A Constant has no input and so no gradient; a constant operand of a
+     * binary op gets one like any other, which the caller ignores.
+     */
     @Override
     public List<Tensor> inputGradients(Op op, List<Tensor> inputs, Tensor output, Tensor outputGradient,
                                        TensorScope scope) {
         JavaScope s = scope(scope);
         List<JavaTensor> in = tensors(op, inputs);
-        Shape outShape = outputShape(op, shapes(in));
+        List<Shape> shapes = shapes(in);
+        Shape out = op.outputShape(shapes);
         JavaTensor g = tensor(op, outputGradient);
-        if (!g.shape().equals(outShape)) {
+        if (!g.shape().equals(out)) {
             throw new IllegalArgumentException(op.type() + ": output gradient " + g.shape() + " does not match output "
-                    + outShape + " for input " + in.get(0).shape());
+                    + out + " for input" + (shapes.size() == 1 ? " " + shapes.get(0) : "s " + shapes));
         }
-        JavaTensor x = in.get(0);
-        Shape xs = x.shape();
+        Shape xs = shapes.isEmpty() ? null : shapes.get(0);
+        float[] x = in.isEmpty() ? null : in.get(0).data();
         float[] dy = g.data();
-        String label = op.type() + " input gradient";
-        if (op instanceof Op.Add) {
-            // Both inputs receive dy unchanged; sharing the array is safe (see JavaTensor).
-            return List.of(s.adopt(xs, dy, label), s.adopt(xs, dy, label));
-        }
-        float[] dx = switch (op) {
-            case Op.Dense d -> DenseKernel.inputGradient(d, xs, dy, par);
-            case Op.Conv2d c -> ConvKernel.inputGradient(c, xs, dy, par);
-            case Op.Relu _ -> reluGradient(x.data(), dy);
-            case Op.MaxPool2d m -> PoolKernels.maxInputGradient(m, xs, x.data(), dy, par);
-            case Op.AvgPool2d a -> PoolKernels.avgInputGradient(a, xs, dy, par);
-            case Op.GlobalAvgPool _ -> PoolKernels.globalInputGradient(xs, dy);
-            case Op.Add _ -> throw new AssertionError("handled above");
-            case Op.Flatten _ -> dy;
-            case Op.Reshape _ -> dy;
-            case Op.Softmax sm -> SoftmaxKernel.inputGradient(xs, SoftmaxKernel.axis("Softmax", sm.axis(), xs), x.data(), dy, false);
-            case Op.LogSoftmax sm -> SoftmaxKernel.inputGradient(xs, SoftmaxKernel.axis("LogSoftmax", sm.axis(), xs), x.data(), dy, true);
+        float[][] dx = switch (op) {
+            case Op.Constant _ -> new float[0][];
+            case Op.Dense d -> one(DenseKernel.inputGradient(d, xs, dy, par));
+            case Op.Conv2d c -> one(ConvKernel.inputGradient(c, xs, dy, par));
+            case Op.ConvTranspose2d c -> one(ConvKernel.inputGradient(c, xs, dy, par));
+            case Op.BatchNorm b -> one(ActivationKernels.batchNormGradient(b, xs, dy));
+            case Op.Activation a -> one(ActivationKernels.inputGradient(a, xs, x, dy));
+            case Op.MaxPool2d m -> one(PoolKernels.maxInputGradient(m, xs, x, dy, par));
+            case Op.AvgPool2d a -> one(PoolKernels.avgInputGradient(a, xs, dy, par));
+            case Op.GlobalAvgPool _ -> one(PoolKernels.globalAvgInputGradient(xs, dy));
+            case Op.GlobalMaxPool _ -> one(PoolKernels.globalMaxInputGradient(xs, x, dy, par));
+            case Op.Binary b -> BinaryKernels.gradients(b, xs, x, shapes.get(1), in.get(1).data(), out, dy);
+            case Op.MatMul _ -> MatMulKernel.gradients(xs, x, shapes.get(1), in.get(1).data(), dy, par);
+            case Op.ReduceSum r -> one(RoutingKernels.reduceGradient(xs, dy, r.axes(), false));
+            case Op.ReduceMean r -> one(RoutingKernels.reduceGradient(xs, dy, r.axes(), true));
+            case Op.Flatten _, Op.Reshape _ -> one(dy);
+            case Op.Transpose t -> one(RoutingKernels.transposeGradient(t, xs, out, dy));
+            case Op.Concat c -> RoutingKernels.concatGradients(c, shapes, out, dy);
+            case Op.Slice sl -> one(RoutingKernels.sliceGradient(sl, xs, out, dy));
+            case Op.Pad p -> one(RoutingKernels.padGradient(p, xs, out, dy));
+            case Op.Expand _ -> one(Strided.reduceTo(dy, out, xs));
+            case Op.ResizeNearest r -> one(RoutingKernels.resizeGradient(r, xs, out, dy));
+            case Op.Softmax sm -> one(SoftmaxKernel.inputGradient(
+                    SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, dy, false));
+            case Op.LogSoftmax sm -> one(SoftmaxKernel.inputGradient(
+                    SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, dy, true));
         };
-        return List.of(s.adopt(xs, dx, label));
+        String label = op.type() + " input gradient";
+        List<Tensor> result = new ArrayList<>(dx.length);
+        for (int i = 0; i < dx.length; i++) {
+            result.add(s.adopt(shapes.get(i), dx[i], label));
+        }
+        return List.copyOf(result);
+    }
+
+    private static float[][] one(float[] dx) {
+        return new float[][] {dx};
     }
 
     // Each elementwise kernel spells out its own loop: one shared loop taking a lambda would make
@@ -251,23 +249,6 @@ final class JavaKernels implements Kernels {
         return s.adopt(z.shape(), out, "stabilize result");
     }
 
-    private static float[] relu(float[] x) {
-        float[] y = new float[x.length];
-        for (int i = 0; i < y.length; i++) {
-            y[i] = Math.max(x[i], 0f);
-        }
-        return y;
-    }
-
-    /** The subgradient at 0 is 0, as in PyTorch. */
-    private static float[] reluGradient(float[] x, float[] dy) {
-        float[] dx = new float[x.length];
-        for (int i = 0; i < dx.length; i++) {
-            dx[i] = x[i] > 0f ? dy[i] : 0f;
-        }
-        return dx;
-    }
-
     private static float[] sum(float[] a, float[] b) {
         float[] out = new float[a.length];
         for (int i = 0; i < out.length; i++) {
@@ -309,6 +290,14 @@ final class JavaKernels implements Kernels {
             throw new IllegalArgumentException(what + ": shapes " + a.shape() + " and " + b.shape() + " differ");
         }
         return b;
+    }
+
+    private static List<float[]> data(List<JavaTensor> in) {
+        List<float[]> out = new ArrayList<>(in.size());
+        for (JavaTensor t : in) {
+            out.add(t.data());
+        }
+        return out;
     }
 
     private static List<Shape> shapes(List<JavaTensor> in) {

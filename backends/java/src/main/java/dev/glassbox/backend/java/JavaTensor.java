@@ -8,8 +8,9 @@ import dev.glassbox.api.tensor.Tensor;
  * A tensor of this backend: a row-major {@code float[]} owned by a {@link JavaScope}.
  *
  * <p>Arrays are never written after the kernel that made them returns, so tensors may share
- * one (Reshape, Flatten and the Add gradient do). Freeing drops only this tensor's reference,
- * which keeps sharing safe when the owners live in different scopes.
+ * one (Reshape, Flatten, the Add gradient, and a Constant with its parameter do). Freeing
+ * drops only this tensor's reference, which keeps sharing safe when the owners live in
+ * different scopes.
  */
 final class JavaTensor implements Tensor {
     private final Shape shape;

@@ -4,69 +4,27 @@ import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.Shape;
 import java.util.Arrays;
+import java.util.List;
 
 /**
- * Max, average and global average pooling over NCHW, one (item, channel) plane at a time;
+ * Max and average pooling over NCHW with strides, padding, dilation and ceil mode, and the
+ * global pools over every axis after the channel axis, one (item, channel) plane at a time;
  * planes are independent, so they are what is split across threads.
+ *
+ * <p>Window {@code o} on an axis starts at {@code o * stride - padBefore} and has taps every
+ * {@code dilation} cells. Padding never wins a max; a window with no tap inside the input
+ * (possible only with padding larger than the window) gives {@code -Float.MAX_VALUE}, the
+ * lowest float, and routes no gradient, as ONNX Runtime does.
  */
 final class PoolKernels {
     private PoolKernels() {
     }
 
-    static Shape outputShape(String op, int kh, int kw, Geometry2d g, boolean emptyWindowsAllowed, Shape in) {
-        if (in.rank() != 4) {
-            throw new IllegalArgumentException(op + ": input must be NCHW (rank 4), got " + in);
-        }
-        int h = in.dim(2);
-        int w = in.dim(3);
-        int extH = g.dilationH() * (kh - 1) + 1;
-        int extW = g.dilationW() * (kw - 1) + 1;
-        if (h + g.padTop() + g.padBottom() < extH || w + g.padLeft() + g.padRight() < extW) {
-            throw new IllegalArgumentException(op + ": input " + in + " is smaller than the " + kh + "x" + kw
-                    + " window (" + g + ")");
-        }
-        int oh = g.outHeight(h, kh);
-        int ow = g.outWidth(w, kw);
-        // A window entirely in the padding has no maximum and no cells to average over.
-        if (!emptyWindowsAllowed && (hasEmptyWindow(h, oh, kh, g.strideH(), g.dilationH(), g.padTop())
-                || hasEmptyWindow(w, ow, kw, g.strideW(), g.dilationW(), g.padLeft()))) {
-            throw new IllegalArgumentException(op + ": with input " + in + ", a " + kh + "x" + kw
-                    + " window covers only padding (" + g + ")");
-        }
-        return Shape.of(in.dim(0), in.dim(1), oh, ow);
-    }
-
-    private static boolean hasEmptyWindow(int in, int out, int k, int stride, int dilation, int pad) {
-        for (int o = 0; o < out; o++) {
-            boolean any = false;
-            for (int i = 0; i < k && !any; i++) {
-                int pos = o * stride - pad + i * dilation;
-                any = pos >= 0 && pos < in;
-            }
-            if (!any) {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    static Shape maxOutputShape(Op.MaxPool2d op, Shape in) {
-        return outputShape("MaxPool2d", op.kernelH(), op.kernelW(), op.geometry(), false, in);
-    }
-
-    static Shape avgOutputShape(Op.AvgPool2d op, Shape in) {
-        return outputShape("AvgPool2d", op.kernelH(), op.kernelW(), op.geometry(), op.countIncludePad(), in);
-    }
-
-    static Shape globalOutputShape(Shape in) {
-        if (in.rank() != 4) {
-            throw new IllegalArgumentException("GlobalAvgPool: input must be NCHW (rank 4), got " + in);
-        }
-        return Shape.of(in.dim(0), in.dim(1), 1, 1);
-    }
+    /** What the lowest float is to ONNX Runtime's max pools: the value of an empty window. */
+    static final float EMPTY_MAX = -Float.MAX_VALUE;
 
     static float[] maxForward(Op.MaxPool2d op, Shape in, float[] x, Parallel par) {
-        Shape out = maxOutputShape(op, in);
+        Shape out = op.outputShape(List.of(in));
         float[] y = new float[out.size()];
         maxPass(op, in, out, x, y, null, null, par);
         return y;
@@ -74,7 +32,7 @@ final class PoolKernels {
 
     /** The output gradient goes to each window's argmax (the first maximal cell, row-major). */
     static float[] maxInputGradient(Op.MaxPool2d op, Shape in, float[] x, float[] dy, Parallel par) {
-        Shape out = maxOutputShape(op, in);
+        Shape out = op.outputShape(List.of(in));
         float[] dx = new float[in.size()];
         maxPass(op, in, out, x, null, dy, dx, par);
         return dx;
@@ -97,7 +55,7 @@ final class PoolKernels {
                 for (int oy = 0; oy < oh; oy++) {
                     for (int ox = 0; ox < ow; ox++) {
                         int best = -1;
-                        float max = 0f;
+                        float max = EMPTY_MAX;
                         for (int i = 0; i < kh; i++) {
                             int ih = oy * g.strideH() - g.padTop() + i * g.dilationH();
                             if (ih < 0 || ih >= h) {
@@ -118,7 +76,7 @@ final class PoolKernels {
                         int o = yOff + oy * ow + ox;
                         if (y != null) {
                             y[o] = max;
-                        } else {
+                        } else if (best >= 0) {
                             dx[best] += dy[o];
                         }
                     }
@@ -128,22 +86,42 @@ final class PoolKernels {
     }
 
     static float[] avgForward(Op.AvgPool2d op, Shape in, float[] x, Parallel par) {
-        Shape out = avgOutputShape(op, in);
+        Shape out = op.outputShape(List.of(in));
         float[] y = new float[out.size()];
         avgPass(op, in, out, x, y, null, null, par);
         return y;
     }
 
     static float[] avgInputGradient(Op.AvgPool2d op, Shape in, float[] dy, Parallel par) {
-        Shape out = avgOutputShape(op, in);
+        Shape out = op.outputShape(List.of(in));
         float[] dx = new float[in.size()];
         avgPass(op, in, out, null, null, dy, dx, par);
         return dx;
     }
 
     /**
-     * Forward ({@code x -> y}) or backward ({@code dy -> dx}) average pooling; the divisor is the
-     * full window with {@code countIncludePad}, else only the window's cells inside the input.
+     * Taps of window {@code o} on one axis that the divisor counts: those inside the input, or
+     * with {@code includePad} those inside the padded input {@code [-padBefore, in + padAfter)}
+     * (a ceil-mode window can run past it; windows never start before it).
+     */
+    private static int counted(int o, int in, int k, int stride, int padBefore, int padAfter, int dilation,
+                               boolean includePad) {
+        int lo = includePad ? -padBefore : 0;
+        int hi = includePad ? in + padAfter : in;
+        int n = 0;
+        for (int i = 0; i < k; i++) {
+            int pos = o * stride - padBefore + i * dilation;
+            if (pos >= lo && pos < hi) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Forward ({@code x -> y}) or backward ({@code dy -> dx}) average pooling: the sum of the
+     * window's cells inside the input over the divisor of {@link #counted}; a window with no
+     * counted cell gives 0.
      */
     private static void avgPass(Op.AvgPool2d op, Shape in, Shape out, float[] x, float[] y, float[] dy, float[] dx,
                                 Parallel par) {
@@ -155,30 +133,27 @@ final class PoolKernels {
         int kh = op.kernelH();
         int kw = op.kernelW();
         boolean includePad = op.countIncludePad();
+        int[] rows = new int[oh];
+        int[] cols = new int[ow];
+        for (int oy = 0; oy < oh; oy++) {
+            rows[oy] = counted(oy, h, kh, g.strideH(), g.padTop(), g.padBottom(), g.dilationH(), includePad);
+        }
+        for (int ox = 0; ox < ow; ox++) {
+            cols[ox] = counted(ox, w, kw, g.strideW(), g.padLeft(), g.padRight(), g.dilationW(), includePad);
+        }
         par.forRange(in.dim(0) * in.dim(1), (long) oh * ow * kh * kw, (lo, hi) -> {
             for (int plane = lo; plane < hi; plane++) {
                 int xOff = plane * h * w;
                 int yOff = plane * oh * ow;
                 for (int oy = 0; oy < oh; oy++) {
-                    int rows = 0;
-                    for (int i = 0; i < kh; i++) {
-                        int ih = oy * g.strideH() - g.padTop() + i * g.dilationH();
-                        if (ih >= 0 && ih < h) {
-                            rows++;
-                        }
-                    }
                     for (int ox = 0; ox < ow; ox++) {
-                        int cols = 0;
-                        for (int j = 0; j < kw; j++) {
-                            int iw = ox * g.strideW() - g.padLeft() + j * g.dilationW();
-                            if (iw >= 0 && iw < w) {
-                                cols++;
-                            }
-                        }
-                        float divisor = includePad ? kh * kw : rows * cols;
+                        int divisor = rows[oy] * cols[ox];
                         int o = yOff + oy * ow + ox;
-                        float sum = 0f;
-                        float share = dx == null ? 0f : dy[o] / divisor;
+                        if (divisor == 0) {
+                            continue; // y stays 0, nothing flows back
+                        }
+                        double sum = 0;
+                        float share = dx == null ? 0f : (float) ((double) dy[o] / divisor);
                         for (int i = 0; i < kh; i++) {
                             int ih = oy * g.strideH() - g.padTop() + i * g.dilationH();
                             if (ih < 0 || ih >= h) {
@@ -198,7 +173,7 @@ final class PoolKernels {
                             }
                         }
                         if (dx == null) {
-                            y[o] = sum / divisor;
+                            y[o] = (float) (sum / divisor);
                         }
                     }
                 }
@@ -206,26 +181,77 @@ final class PoolKernels {
         });
     }
 
-    static float[] globalForward(Shape in, float[] x) {
-        int planes = in.dim(0) * in.dim(1);
-        int area = in.dim(2) * in.dim(3);
-        float[] y = new float[planes];
-        for (int p = 0; p < planes; p++) {
-            double sum = 0;
-            for (int i = p * area, end = i + area; i < end; i++) {
-                sum += x[i];
+    /** Planes {@code N * C} and the cells of each, for a global pool over every axis after axis 1. */
+    private static int planes(Shape in) {
+        return in.dim(0) * in.dim(1);
+    }
+
+    private static int area(Shape in) {
+        int area = 1;
+        for (int d = 2; d < in.rank(); d++) {
+            area = Math.multiplyExact(area, in.dim(d));
+        }
+        return area;
+    }
+
+    static float[] globalAvgForward(Shape in, float[] x, Parallel par) {
+        int area = area(in);
+        float[] y = new float[planes(in)];
+        par.forRange(y.length, area, (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                double sum = 0;
+                for (int i = p * area, end = i + area; i < end; i++) {
+                    sum += x[i];
+                }
+                y[p] = (float) (sum / area);
             }
-            y[p] = (float) (sum / area);
+        });
+        return y;
+    }
+
+    static float[] globalAvgInputGradient(Shape in, float[] dy) {
+        int area = area(in);
+        float[] dx = new float[in.size()];
+        for (int p = 0; p < dy.length; p++) {
+            Arrays.fill(dx, p * area, (p + 1) * area, (float) ((double) dy[p] / area));
+        }
+        return dx;
+    }
+
+    /** Each plane's first maximal cell (row-major), or -1 for an empty plane. */
+    private static int[] globalArgmax(Shape in, float[] x, Parallel par) {
+        int area = area(in);
+        int[] best = new int[planes(in)];
+        par.forRange(best.length, area, (lo, hi) -> {
+            for (int p = lo; p < hi; p++) {
+                int at = -1;
+                for (int i = p * area, end = i + area; i < end; i++) {
+                    if (at < 0 || x[i] > x[at]) {
+                        at = i;
+                    }
+                }
+                best[p] = at;
+            }
+        });
+        return best;
+    }
+
+    static float[] globalMaxForward(Shape in, float[] x, Parallel par) {
+        int[] best = globalArgmax(in, x, par);
+        float[] y = new float[best.length];
+        for (int p = 0; p < y.length; p++) {
+            y[p] = best[p] < 0 ? EMPTY_MAX : x[best[p]];
         }
         return y;
     }
 
-    static float[] globalInputGradient(Shape in, float[] dy) {
-        int planes = in.dim(0) * in.dim(1);
-        int area = in.dim(2) * in.dim(3);
+    static float[] globalMaxInputGradient(Shape in, float[] x, float[] dy, Parallel par) {
+        int[] best = globalArgmax(in, x, par);
         float[] dx = new float[in.size()];
-        for (int p = 0; p < planes; p++) {
-            Arrays.fill(dx, p * area, (p + 1) * area, dy[p] / area);
+        for (int p = 0; p < best.length; p++) {
+            if (best[p] >= 0) {
+                dx[best[p]] += dy[p];
+            }
         }
         return dx;
     }

@@ -4,28 +4,35 @@ import dev.glassbox.api.tensor.Shape;
 
 /**
  * Softmax and log-softmax along one axis. The tensor is viewed as {@code [outer, len, inner]}
- * with the axis in the middle, so any axis works without transposing.
+ * with the axis in the middle, so any axis works without transposing; over the trailing axes
+ * (ONNX before opset 13) the view is {@code [prod(dims < axis), prod(dims >= axis), 1]}.
  */
 final class SoftmaxKernel {
     private SoftmaxKernel() {
     }
 
-    static int axis(String op, int axis, Shape in) {
-        int a = axis < 0 ? axis + in.rank() : axis;
-        if (a < 0 || a >= in.rank()) {
-            throw new IllegalArgumentException(op + ": axis " + axis + " out of range for input " + in);
+    /** The {@code [outer, len, inner]} view of {@code in} for a softmax over {@code axis}. */
+    static int[] view(Shape in, int axis, boolean overTrailingAxes) {
+        int outer = 1;
+        int len = 1;
+        int inner = 1;
+        for (int d = 0; d < in.rank(); d++) {
+            if (d < axis) {
+                outer *= in.dim(d);
+            } else if (d == axis || overTrailingAxes) {
+                len *= in.dim(d);
+            } else {
+                inner *= in.dim(d);
+            }
         }
-        return a;
+        return new int[] {outer, len, inner};
     }
 
     /** Softmax (or its log) of {@code x}, stabilised by subtracting each slice's max. */
-    static float[] forward(Shape in, int axis, float[] x, boolean log) {
-        int len = in.dim(axis);
-        int inner = 1;
-        for (int d = axis + 1; d < in.rank(); d++) {
-            inner *= in.dim(d);
-        }
-        int outer = len * inner == 0 ? 0 : in.size() / (len * inner);
+    static float[] forward(int[] view, float[] x, boolean log) {
+        int outer = view[0];
+        int len = view[1];
+        int inner = view[2];
         float[] y = new float[x.length];
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < inner; i++) {
@@ -36,11 +43,11 @@ final class SoftmaxKernel {
                 }
                 double sum = 0;
                 for (int t = 0; t < len; t++) {
-                    sum += Math.exp(x[base + t * inner] - max);
+                    sum += Math.exp((double) x[base + t * inner] - max);
                 }
                 double logSum = Math.log(sum);
                 for (int t = 0; t < len; t++) {
-                    double z = x[base + t * inner] - max - logSum;
+                    double z = (double) x[base + t * inner] - max - logSum;
                     y[base + t * inner] = (float) (log ? z : Math.exp(z));
                 }
             }
@@ -53,14 +60,11 @@ final class SoftmaxKernel {
      * with {@code s} the softmax of {@code x} (recomputed: cheap, and independent of what the
      * caller passed as output).
      */
-    static float[] inputGradient(Shape in, int axis, float[] x, float[] dy, boolean log) {
-        float[] s = forward(in, axis, x, false);
-        int len = in.dim(axis);
-        int inner = 1;
-        for (int d = axis + 1; d < in.rank(); d++) {
-            inner *= in.dim(d);
-        }
-        int outer = len * inner == 0 ? 0 : in.size() / (len * inner);
+    static float[] inputGradient(int[] view, float[] x, float[] dy, boolean log) {
+        float[] s = forward(view, x, false);
+        int outer = view[0];
+        int len = view[1];
+        int inner = view[2];
         float[] dx = new float[x.length];
         for (int o = 0; o < outer; o++) {
             for (int i = 0; i < inner; i++) {

@@ -22,6 +22,9 @@ import java.util.Random;
  * explainer would, plus the numeric checks the kernel tests share.
  */
 final class Harness implements AutoCloseable {
+    /** Largest relative gap between an analytic gradient and finite differences that passes. */
+    static final double GRADIENT_TOLERANCE = 1e-3;
+
     final JavaBackend backend;
     final PreparedModel model;
     final Kernels kernels;
@@ -117,8 +120,52 @@ final class Harness implements AutoCloseable {
         for (int j = 0; j < inputs.length; j++) {
             assertEquals(inputs[j].shape(), analytic.get(j).shape(), op.type() + ": gradient shape");
             double err = worstError(analytic.get(j).data(), numericGradient(op, g, j, eps, inputs));
-            assertTrue(err < 2e-3, op + ": input " + j + " gradient differs from finite differences by " + err);
+            assertTrue(err < GRADIENT_TOLERANCE, op + ": input " + j + " gradient differs from finite differences by " + err);
         }
+    }
+
+    /** Every input gradient of {@code op} against finite differences with step 0.01 (the nonlinear default). */
+    void assertGradients(Op op, HostTensor... inputs) {
+        assertGradients(op, 0.01, inputs);
+    }
+
+    /** Asserts {@code op(inputs)} has the shape and (within {@code tol}, relative) values of a reference. */
+    void assertForward(Op op, Shape shape, double[] expected, double tol, HostTensor... inputs) {
+        HostTensor y = forward(op, inputs);
+        assertEquals(shape, y.shape(), op + ": output shape");
+        assertClose(expected, y.data(), tol, op.toString());
+    }
+
+    /** The multi-index of row-major position {@code flat} in a tensor of dimensions {@code dims}. */
+    static int[] unravel(int flat, int[] dims) {
+        int[] idx = new int[dims.length];
+        for (int d = dims.length - 1; d >= 0; d--) {
+            idx[d] = flat % dims[d];
+            flat /= dims[d];
+        }
+        return idx;
+    }
+
+    /** The row-major position of multi-index {@code idx} in a tensor of dimensions {@code dims}. */
+    static int ravel(int[] idx, int[] dims) {
+        int flat = 0;
+        for (int d = 0; d < dims.length; d++) {
+            flat = flat * dims[d] + idx[d];
+        }
+        return flat;
+    }
+
+    /**
+     * The position in an operand of dimensions {@code dims} that numpy broadcasting reads for
+     * index {@code outIdx} of the (higher or equal rank) result: aligned at the last axis, size-1
+     * axes read index 0.
+     */
+    static int broadcastRead(int[] outIdx, int[] dims) {
+        int[] idx = new int[dims.length];
+        for (int d = 0; d < dims.length; d++) {
+            idx[d] = dims[d] == 1 ? 0 : outIdx[d + outIdx.length - dims.length];
+        }
+        return ravel(idx, dims);
     }
 
     /** Uniform in [-1, 1): negative values included. */
@@ -157,6 +204,17 @@ final class Harness implements AutoCloseable {
             double err = Math.abs(expected[i] - actual[i]) / Math.max(1, Math.abs(expected[i]));
             assertTrue(err <= tol, what + ": element " + i + " expected " + expected[i] + " got " + actual[i]);
         }
+    }
+
+    /** Random values in {@code [-1, 1)}, of which about one in five is exactly 0. */
+    static HostTensor withZeros(Random r, int... dims) {
+        HostTensor t = random(r, dims);
+        for (int i = 0; i < t.data().length; i++) {
+            if (r.nextInt(5) == 0) {
+                t.data()[i] = 0f;
+            }
+        }
+        return t;
     }
 
     static void assertClose(double[] expected, float[] actual, double tol, String what) {

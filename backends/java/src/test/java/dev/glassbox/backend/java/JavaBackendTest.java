@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Geometry2d;
@@ -74,13 +73,43 @@ class JavaBackendTest {
         }
     }
 
+    /** Shapes are the caller's batch size's business: prepare accepts, the kernel names the op. */
     @Test
-    void prepareNamesTheNodeWhoseShapesDoNotFit() {
+    void shapesThatDoNotFitFailAtTheNodeNotAtPrepare() {
+        JavaBackend b = new JavaBackend(1);
+        try (PreparedModel m = b.prepare(cnn(60)); TensorScope scope = m.openScope()) {
+            Op fc = m.graph().node("fc").orElseThrow().op();
+            Tensor x = m.kernels().upload(HostTensor.zeros(Shape.of(1, 64)), scope);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> m.kernels().forward(fc, List.of(x), scope));
+            assertTrue(e.getMessage().contains("Dense: input [1, 64] needs rank >= 2 and 60 features on the last axis"),
+                    e.getMessage());
+        } finally {
+            b.deactivate();
+        }
+    }
+
+    /** Constant nodes read no input; their own shape (no batch axis) broadcasts against the activations. */
+    @Test
+    void runsGraphsWithConstants() {
         JavaBackend b = new JavaBackend(1);
         try {
-            InvalidInputException e = assertThrows(InvalidInputException.class, () -> b.prepare(cnn(60)));
-            assertEquals("fc", e.where());
-            assertTrue(e.getMessage().contains("Dense: input [1, 64] does not match weight [3, 60]"), e.getMessage());
+            for (int width : new int[] {4, 3}) {
+                Graph g = new Graph("scaled", List.of(new ValueInfo("x", Shape.of(2, 4))), List.of(
+                        new Node("c", new Op.Constant(HostTensor.wrap(Shape.of(width), new float[width])), List.of(), "k"),
+                        new Node("mul", new Op.Mul(), List.of("x", "k"), "y")), List.of("y"));
+                try (PreparedModel m = b.prepare(g); TensorScope scope = m.openScope()) {
+                    Tensor k = m.kernels().forward(g.nodes().get(0).op(), List.of(), scope);
+                    Tensor x = m.kernels().upload(HostTensor.zeros(Shape.of(1, 2, 4)), scope);
+                    if (width == 4) {
+                        assertEquals(Shape.of(1, 2, 4), m.kernels().forward(new Op.Mul(), List.of(x, k), scope).shape());
+                    } else {
+                        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                                () -> m.kernels().forward(new Op.Mul(), List.of(x, k), scope));
+                        assertTrue(e.getMessage().contains("Mul: shapes [1, 2, 4] and [3] do not broadcast"), e.getMessage());
+                    }
+                }
+            }
         } finally {
             b.deactivate();
         }

@@ -57,6 +57,32 @@ class OpsTest {
         h.assertGradients(new Op.Dense(w, b), 0.05, x);
     }
 
+    /** Dense acts on the last axis; every leading position is a row. */
+    @Test
+    void denseOverTheLastAxisOfAnyRank() {
+        Random r = new Random(26);
+        HostTensor w = random(r, 4, 3);
+        HostTensor b = random(r, 4);
+        for (int[] dims : new int[][] {{2, 5, 3}, {2, 1, 2, 3}, {1, 3}}) {
+            HostTensor x = Harness.withZeros(r, dims);
+            int rows = x.data().length / 3;
+            double[] expected = new double[rows * 4];
+            for (int row = 0; row < rows; row++) {
+                for (int o = 0; o < 4; o++) {
+                    double s = b.get(o);
+                    for (int i = 0; i < 3; i++) {
+                        s += (double) x.data()[row * 3 + i] * w.get(o, i);
+                    }
+                    expected[row * 4 + o] = s;
+                }
+            }
+            int[] out = dims.clone();
+            out[out.length - 1] = 4;
+            h.assertForward(new Op.Dense(w, b), Shape.of(out), expected, 1e-6, x);
+            h.assertGradients(new Op.Dense(w, b), 0.05, x);
+        }
+    }
+
     @Test
     void largeDenseAgreesAcrossThreadsAndWithFiniteDifferencesOfOneOutput() {
         Random r = new Random(21);
@@ -85,7 +111,8 @@ class OpsTest {
         Op.Dense op = new Op.Dense(HostTensor.zeros(Shape.of(4, 6)), null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> h.forward(op, HostTensor.zeros(Shape.of(2, 5))));
-        assertEquals("Dense: input [2, 5] does not match weight [4, 6] (expected [N, 6])", e.getMessage());
+        assertEquals("Dense: input [2, 5] needs rank >= 2 and 6 features on the last axis", e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> h.forward(op, HostTensor.zeros(Shape.of(6))));
     }
 
     @Test
@@ -110,8 +137,8 @@ class OpsTest {
         }
         h.assertGradients(new Op.Add(), 0.05, a, b);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> h.forward(new Op.Add(), a, HostTensor.zeros(Shape.of(2, 3, 2, 1))));
-        assertEquals("Add: shapes [2, 3, 2, 2] and [2, 3, 2, 1] differ", e.getMessage());
+                () -> h.forward(new Op.Add(), a, HostTensor.zeros(Shape.of(2, 3, 3, 1))));
+        assertEquals("Add: shapes [2, 3, 2, 2] and [2, 3, 3, 1] do not broadcast", e.getMessage());
     }
 
     @Test
@@ -135,7 +162,7 @@ class OpsTest {
     void softmaxAndLogSoftmax() {
         Random r = new Random(25);
         HostTensor x = random(r, 2, 4, 3);
-        for (int axis : new int[] {1, -1}) {
+        for (int axis : new int[] {1, 2}) {
             float[] s = h.forward(new Op.Softmax(axis), x).data();
             float[] ls = h.forward(new Op.LogSoftmax(axis), x).data();
             int len = x.shape().dim(axis);
@@ -160,6 +187,37 @@ class OpsTest {
             h.assertGradients(new Op.Softmax(axis), 1e-2, x);
             h.assertGradients(new Op.LogSoftmax(axis), 1e-2, x);
         }
+    }
+
+    /** Before opset 13, softmax viewed the input as 2-D: {@code [prod(dims < axis), prod(dims >= axis)]}. */
+    @Test
+    void softmaxOverTrailingAxes() {
+        Random r = new Random(27);
+        HostTensor x = Harness.withZeros(r, 2, 3, 2, 2);
+        for (int axis = 0; axis < 4; axis++) {
+            int inner = x.data().length;
+            for (int d = 0; d < axis; d++) {
+                inner /= x.shape().dim(d);
+            }
+            double[] soft = new double[x.data().length];
+            double[] logSoft = new double[x.data().length];
+            for (int o = 0; o < x.data().length / inner; o++) {
+                double z = 0;
+                for (int t = 0; t < inner; t++) {
+                    z += Math.exp(x.data()[o * inner + t]);
+                }
+                for (int t = 0; t < inner; t++) {
+                    soft[o * inner + t] = Math.exp(x.data()[o * inner + t]) / z;
+                    logSoft[o * inner + t] = x.data()[o * inner + t] - Math.log(z);
+                }
+            }
+            h.assertForward(new Op.Softmax(axis, true), x.shape(), soft, 1e-6, x);
+            h.assertForward(new Op.LogSoftmax(axis, true), x.shape(), logSoft, 1e-6, x);
+            h.assertGradients(new Op.Softmax(axis, true), x);
+            h.assertGradients(new Op.LogSoftmax(axis, true), x);
+        }
+        // The last axis alone is the same either way.
+        assertArrayEquals(h.forward(new Op.Softmax(3), x).data(), h.forward(new Op.Softmax(3, true), x).data());
     }
 
     @Test

@@ -5,11 +5,12 @@ import dev.glassbox.api.explain.ExplainRequest;
 import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.explain.Options;
-import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
 import java.util.List;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Reference;
 
 /**
  * Deep Taylor decomposition (Montavon et al. 2017) as a composition of LRP rules: z+ in the
@@ -25,6 +26,14 @@ public final class DeepTaylorExplainer implements Explainer {
             "highest input value; with --low or --high the first layer uses zB, else w^2", 1.0, -1e30, 1e30);
 
     private final ModifiedParameters modified = new ModifiedParameters();
+    /** Shared with the other explainer of this bundle, and so is its cache of rewritten graphs. */
+    @Reference
+    private Canonizers canonizers;
+
+    @Override
+    public Graph rewrite(Graph logits, Options options) {
+        return canonizers.apply(logits, options.get(Canonizers.OPTION));
+    }
 
     @Override
     public String id() {
@@ -38,7 +47,7 @@ public final class DeepTaylorExplainer implements Explainer {
 
     @Override
     public List<Option<?>> options() {
-        return List.of(LOW, HIGH, RelevancePropagation.OUTPUT_RELEVANCE);
+        return List.of(LOW, HIGH, Canonizers.OPTION, RelevancePropagation.OUTPUT_RELEVANCE);
     }
 
     @Override
@@ -46,12 +55,10 @@ public final class DeepTaylorExplainer implements Explainer {
         Options o = request.options();
         boolean bounded = o.isSet(LOW) || o.isSet(HIGH);
         RuleSpec firstRule = bounded ? RuleSpec.of("zbox", o.get(LOW), o.get(HIGH)) : RuleSpec.of("wsquare");
-        Composite deepTaylor = new Composite("deep-taylor", description(), firstRule, false, RuleSpec.of("zplus"),
-                RuleSpec.of("zplus"));
+        TableComposite deepTaylor = new TableComposite("deep-taylor", description(), firstRule, false,
+                RuleSpec.of("zplus"), RuleSpec.of("zplus"));
         Rules rules = new Rules(modified, new RuleDefaults(0, 0, o.get(LOW), o.get(HIGH), 1, 0), name -> null);
-        Node first = Composite.firstLayer(ctx.model().graph().nodes());
-        String source = bounded ? "--low/--high" : "deep-taylor";
-        return RelevancePropagation.explain(ctx, request, rules,
-                node -> new RelevancePropagation.Assigned(deepTaylor.ruleFor(node, first), source));
+        return RelevancePropagation.explain(ctx, request, rules, RuleOverrides.NONE, deepTaylor,
+                bounded ? "--low/--high" : "deep-taylor");
     }
 }

@@ -1,16 +1,23 @@
 package dev.glassbox.explainer.lrp;
 
+import dev.glassbox.api.InvalidInputException;
 import dev.glassbox.api.InvalidOptionException;
 import dev.glassbox.api.explain.ExplainContext;
 import dev.glassbox.api.explain.ExplainRequest;
 import dev.glassbox.api.explain.Explainer;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.explain.Options;
-import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.lrp.Composite;
 import dev.glassbox.api.lrp.Rule;
 import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.TreeSet;
@@ -27,7 +34,11 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 public final class LrpExplainer implements Explainer {
 
     static final Option.TextOption COMPOSITE = new Option.TextOption("composite",
-            "which rule where: " + String.join(", ", new TreeSet<>(Composite.BUILT_IN.keySet())), "epsilon-plus-flat");
+            "which rule where: " + String.join(", ", new TreeSet<>(TableComposite.BUILT_IN.keySet()))
+                    + ", or a Composite service of another bundle or of ConfigAdmin", "epsilon-plus-flat");
+    static final Option.TextOption COMPOSITE_FILE = new Option.TextOption("composite-file",
+            "a text file mapping nodes to rules (lines 'node GLOB = RULE', 'first = RULE', 'op TYPE = RULE');"
+                    + " replaces --composite", "");
     static final Option.DoubleOption EPSILON = new Option.DoubleOption("epsilon",
             "stabilizer e of the epsilon rule", 1e-6, 0.0, 1e9);
     static final Option.DoubleOption GAMMA = new Option.DoubleOption("gamma",
@@ -45,7 +56,16 @@ public final class LrpExplainer implements Explainer {
                     + " built in or a Rule service of another bundle", "");
 
     private final ModifiedParameters modified = new ModifiedParameters();
+    /** Shared with the other explainer of this bundle, and so is its cache of rewritten graphs. */
+    @Reference
+    private Canonizers canonizers;
+
+    @Override
+    public Graph rewrite(Graph logits, Options options) {
+        return canonizers.apply(logits, options.get(Canonizers.OPTION));
+    }
     private final Map<String, Rule> contributed = new ConcurrentHashMap<>();
+    private final Map<String, Composite> composites = new ConcurrentHashMap<>();
 
     /** Rules other bundles contribute; they come and go while the runtime runs. */
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
@@ -60,6 +80,16 @@ public final class LrpExplainer implements Explainer {
         contributed.remove(rule.name(), rule);
     }
 
+    /** Composites of other bundles and of ConfigAdmin (this bundle registers the built-in ones too). */
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void bindComposite(Composite composite) {
+        composites.put(composite.name(), composite);
+    }
+
+    void unbindComposite(Composite composite) {
+        composites.remove(composite.name(), composite);
+    }
+
     @Override
     public String id() {
         return "lrp";
@@ -72,26 +102,51 @@ public final class LrpExplainer implements Explainer {
 
     @Override
     public List<Option<?>> options() {
-        return List.of(COMPOSITE, EPSILON, GAMMA, LOW, HIGH, ALPHA, BETA, RULE, RelevancePropagation.OUTPUT_RELEVANCE);
+        return List.of(COMPOSITE, COMPOSITE_FILE, EPSILON, GAMMA, LOW, HIGH, ALPHA, BETA, RULE, Canonizers.OPTION,
+                RelevancePropagation.OUTPUT_RELEVANCE);
     }
 
     @Override
     public HostTensor explain(ExplainContext ctx, ExplainRequest request) {
         Options o = request.options();
-        String name = o.get(COMPOSITE);
-        Composite composite = Composite.BUILT_IN.get(name);
-        if (composite == null) {
-            throw new InvalidOptionException("unknown composite '" + name + "' (known: "
-                    + String.join(", ", new TreeSet<>(Composite.BUILT_IN.keySet())) + ")", "--composite");
+        Composite composite;
+        String source;
+        if (!o.get(COMPOSITE_FILE).isBlank()) {
+            composite = readComposite(Path.of(o.get(COMPOSITE_FILE)));
+            source = "--composite-file " + o.get(COMPOSITE_FILE);
+        } else {
+            composite = composite(o.get(COMPOSITE));
+            source = "--composite " + composite.name();
         }
         RuleOverrides overrides = o.get(RULE).isBlank() ? RuleOverrides.NONE : RuleOverrides.parse(o.get(RULE));
         Rules rules = new Rules(modified, new RuleDefaults(o.get(EPSILON), o.get(GAMMA), o.get(LOW), o.get(HIGH),
                 o.get(ALPHA), o.get(BETA)), contributed::get);
-        List<Node> nodes = ctx.model().graph().nodes();
-        Node first = Composite.firstLayer(nodes);
-        String source = "--composite " + name;
-        return RelevancePropagation.explain(ctx, request, rules, node -> overrides.match(node.name())
-                .map(r -> new RelevancePropagation.Assigned(r, "--rule"))
-                .orElseGet(() -> new RelevancePropagation.Assigned(composite.ruleFor(node, first), source)));
+        return RelevancePropagation.explain(ctx, request, rules, overrides, composite, source);
+    }
+
+    /** A built-in composite by name, else an installed one. */
+    private Composite composite(String name) {
+        Composite c = TableComposite.BUILT_IN.get(name);
+        if (c == null) {
+            c = composites.get(name);
+        }
+        if (c == null) {
+            TreeSet<String> known = new TreeSet<>(TableComposite.BUILT_IN.keySet());
+            known.addAll(composites.keySet());
+            throw new InvalidOptionException("unknown composite '" + name + "' (installed: " + String.join(", ", known)
+                    + "; or --composite-file FILE)", "--composite");
+        }
+        return c;
+    }
+
+    private static Composite readComposite(Path file) {
+        String stem = file.getFileName().toString().replaceFirst("\\.[^.]*$", "").toLowerCase(Locale.ROOT);
+        try {
+            return MappedComposite.parse(Files.readString(file), stem, file.toString());
+        } catch (NoSuchFileException e) {
+            throw new InvalidInputException("composite file not found", file.toString(), e);
+        } catch (IOException e) {
+            throw new InvalidInputException("cannot read composite file: " + e.getMessage(), file.toString(), e);
+        }
     }
 }

@@ -7,6 +7,7 @@ import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.lrp.Composite;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import java.util.IdentityHashMap;
@@ -19,24 +20,32 @@ final class RelevancePropagation {
             "relevance put on the target: 'logit' (its value, so the input relevance sums to about f_c(x)) "
                     + "or 'one-hot' (1, the convention of Zennit)", "logit");
 
-    /** A rule for a node and the option it came from, for error messages. */
-    record Assigned(RuleSpec rule, String source) {
-    }
-
     private RelevancePropagation() {
     }
 
+    /** The rule {@code node} gets: the first matching override, else the composite's rule, else its base rule. */
+    static RuleSpec assign(Node node, Graph graph, Node first, RuleOverrides overrides, Composite composite,
+                           String source) {
+        return overrides.match(node.name()).orElseGet(() -> composite.ruleFor(node, graph, first)
+                .map(text -> RuleSpec.parse(text, source))
+                .orElseGet(() -> BaseRules.of(node, graph)));
+    }
+
     /**
-     * Binds {@code assign(node)} at every node (so a bad rule fails before any work), then
+     * Binds a rule at every node (so a bad rule fails before any work): the first matching
+     * {@code --rule} override, else the composite's rule, else the node's base rule. Then
      * propagates the target's relevance to the input.
+     *
+     * @param source the option the composite came from, for errors
      */
-    static HostTensor explain(ExplainContext ctx, ExplainRequest request, Rules rules,
-                              java.util.function.Function<Node, Assigned> assign) {
+    static HostTensor explain(ExplainContext ctx, ExplainRequest request, Rules rules, RuleOverrides overrides,
+                              Composite composite, String source) {
         Graph graph = ctx.model().graph();
+        Node first = BaseRules.firstLayer(graph.nodes());
         Map<Node, NodeRule> bound = new IdentityHashMap<>();
         for (Node node : graph.nodes()) {
-            Assigned a = assign.apply(node);
-            bound.put(node, rules.create(a.rule(), node, a.source()));
+            String where = overrides.match(node.name()).isPresent() ? "--rule" : source;
+            bound.put(node, rules.create(assign(node, graph, first, overrides, composite, source), node, where));
         }
         var kernels = ctx.model().kernels();
         HostTensor logits = ctx.trace().output().toHost();

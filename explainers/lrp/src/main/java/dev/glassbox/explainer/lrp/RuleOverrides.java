@@ -38,7 +38,7 @@ final class RuleOverrides {
         return entries.stream().filter(e -> e.pattern().matcher(nodeName).matches()).map(Entry::rule).findFirst();
     }
 
-    private static Pattern glob(String glob) {
+    static Pattern glob(String glob) {
         StringBuilder re = new StringBuilder();
         for (char c : glob.toCharArray()) {
             switch (c) {

@@ -231,7 +231,7 @@ final class Rules {
     private static NodeRule linear(RuleSpec spec, Node node, String where,
                                    java.util.function.Function<Op.Linear, NodeRule> make) {
         if (!(node.op() instanceof Op.Linear layer)) {
-            throw new InvalidOptionException("rule " + spec.name() + " applies to Dense and Conv2d nodes; node "
+            throw new InvalidOptionException("rule " + spec.name() + " applies to linear layers (Dense, Conv2d, ConvTranspose2d, BatchNorm); node "
                     + node.name() + " is " + node.op().type(), where);
         }
         return make.apply(layer);
