@@ -122,7 +122,8 @@ final class EvaluateCommand extends BaseCommand {
             Path jsonFile = outDir.resolve(stem + ".json");
             Path pngFile = outDir.resolve(stem + ".png");
             writing(jsonFile, () -> AtomicFiles.write(jsonFile, (json + "\n").getBytes(StandardCharsets.UTF_8)));
-            writing(pngFile, () -> Heatmaps.writePng(plot(e.method(), graph.name(), r, settings), pngFile));
+            String modelName = model.getFileName() == null ? model.toString() : model.getFileName().toString();
+            writing(pngFile, () -> Heatmaps.writePng(plot(e.method(), modelName, r, settings), pngFile));
             if (!common.quiet) {
                 err().printf(Locale.ROOT, "evaluate: %s on %s, %d inputs: AOPC %.4f (random %.4f) -> %s%n", e.method(),
                         e.backend(), r.inputs(), r.aopc(), r.aopcRandom(), pngFile);

@@ -147,8 +147,8 @@ final class ExplainCommand extends BaseCommand {
             }
             var node = graph.producer(value);
             json.append(index == 0 ? "\n  " : ",\n  ")
-                    .append("{\"value\": \"").append(jsonEscape(value)).append("\", \"node\": ")
-                    .append(node.map(nd -> "\"" + jsonEscape(nd.name()) + "\"").orElse("null"))
+                    .append("{\"value\": ").append(Json.string(value)).append(", \"node\": ")
+                    .append(node.map(nd -> Json.string(nd.name())).orElse("null"))
                     .append(", \"op\": \"").append(node.map(nd -> nd.op().type()).orElse(
                             graph.inputs().stream().anyMatch(in -> in.name().equals(value)) ? "input" : "target"))
                     .append("\", \"shape\": ").append(Arrays.toString(t.shape().dims()))
@@ -160,10 +160,6 @@ final class ExplainCommand extends BaseCommand {
         Path summary = dir.resolve("layers.json");
         writing(summary, () -> dev.glassbox.io.AtomicFiles.write(summary,
                 json.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
-    }
-
-    private static String jsonEscape(String s) {
-        return s.replace("\\", "\\\\").replace("\"", "\\\"");
     }
 
     /** H.png for item 0, H-<i>.png for the others. */

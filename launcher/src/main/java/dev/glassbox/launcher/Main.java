@@ -26,7 +26,7 @@ import picocli.CommandLine.ParameterException;
 @Command(name = "glassbox", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Explains neural networks: which inputs made the model decide as it did.",
         subcommands = {ExplainCommand.class, PredictCommand.class, ListCommand.class, ConsoleCommand.class,
-                DemoCommand.class, ActmaxCommand.class, EvaluateCommand.class})
+                DemoCommand.class, ActmaxCommand.class, EvaluateCommand.class, BenchCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
 
     public static final int OK = 0;

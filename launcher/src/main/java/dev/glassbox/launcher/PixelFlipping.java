@@ -329,46 +329,4 @@ final class PixelFlipping {
                 .append('}');
         return b.toString();
     }
-
-    /** The little JSON this needs. */
-    static final class Json {
-        private Json() {
-        }
-
-        static String string(String s) {
-            StringBuilder b = new StringBuilder("\"");
-            for (char c : s.toCharArray()) {
-                switch (c) {
-                    case '"' -> b.append("\\\"");
-                    case '\\' -> b.append("\\\\");
-                    case '\n' -> b.append("\\n");
-                    case '\r' -> b.append("\\r");
-                    case '\t' -> b.append("\\t");
-                    default -> {
-                        if (c < 0x20) {
-                            b.append(String.format("\\u%04x", (int) c));
-                        } else {
-                            b.append(c);
-                        }
-                    }
-                }
-            }
-            return b.append('"').toString();
-        }
-
-        static String number(double v) {
-            if (!Double.isFinite(v)) {
-                return "null";
-            }
-            return Double.toString(v);
-        }
-
-        static String numbers(double[] v) {
-            StringBuilder b = new StringBuilder("[");
-            for (int i = 0; i < v.length; i++) {
-                b.append(i == 0 ? "" : ",").append(number(v[i]));
-            }
-            return b.append(']').toString();
-        }
-    }
 }

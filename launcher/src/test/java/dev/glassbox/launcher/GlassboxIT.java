@@ -389,6 +389,30 @@ class GlassboxIT {
     }
 
     @Test
+    void benchPrintsTheContractsJsonLine() {
+        Result r = run("bench", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--method", "lrp",
+                "--composite", "epsilon-gamma-box", "--batch", "3", "--iterations", "3", "--warmup", "0", "--quiet");
+        assertEquals(0, r.code(), r::toString);
+        String[] lines = r.out().strip().split("\n");
+        assertEquals(1, lines.length, "--quiet leaves only the JSON line: " + r);
+        String json = lines[0];
+        for (String key : new String[] {"\"model\":\"fashion-mnist-cnn.onnx\"", "\"backend\":\"java\"",
+                "\"method\":\"lrp\"", "\"options\":{\"composite\":\"epsilon-gamma-box\"}", "\"batch\":3",
+                "\"iterations\":3", "\"threads\":"}) {
+            assertTrue(json.contains(key), key + " missing in " + json);
+        }
+        double forward = Double.parseDouble(DemoCommand.number(json, "forward_ms"));
+        double explain = Double.parseDouble(DemoCommand.number(json, "explain_ms"));
+        double ratio = Double.parseDouble(DemoCommand.number(json, "ratio"));
+        assertTrue(forward > 0 && explain > 0, json);
+        assertEquals(explain / forward, ratio, 1e-3 * ratio + 1e-3, json);
+        Result bad = run("bench", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--method", "lrp",
+                "--iterations", "0");
+        assertEquals(2, bad.code(), bad::toString);
+        assertTrue(bad.err().contains("--iterations"), bad::toString);
+    }
+
+    @Test
     void listShowsLrpRulesCompositesCanonizersAndOps() {
         Result r = run("list");
         assertEquals(0, r.code(), r::toString);

@@ -114,8 +114,6 @@ class PixelFlippingTest {
                 + "\"aopc_random\":"), json);
         assertTrue(json.contains(",\"curve\":[12.0,3.0,-2.0,-3.0,0.0],\"curve_random\":[12.0,"), json);
         assertTrue(json.endsWith("}") && !json.contains("\n"), json);
-        assertEquals("\"a\\\"b\\\\c\"", PixelFlipping.Json.string("a\"b\\c"));
-        assertEquals("null", PixelFlipping.Json.number(Double.NaN));
 
         BufferedImage plot = EvaluateCommand.plot("lrp", "m", r, new PixelFlipping.Settings(4, 1, 1, "zero", 3, 0));
         assertEquals(CurvePlot.WIDTH, plot.getWidth());
