@@ -22,7 +22,6 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.java.JavaBackend;
-import java.lang.annotation.Annotation;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -30,17 +29,7 @@ import org.junit.jupiter.api.Test;
 
 class GraphPropagatorTest {
 
-    private static final Backend JAVA = new JavaBackend(new JavaBackend.Config() {
-        @Override
-        public int threads() {
-            return 2;
-        }
-
-        @Override
-        public Class<? extends Annotation> annotationType() {
-            return JavaBackend.Config.class;
-        }
-    });
+    private static final Backend JAVA = new JavaBackend(2);
 
     private static HostTensor random(Random r, int... dims) {
         Shape s = Shape.of(dims);

@@ -56,8 +56,11 @@ public final class JavaBackend implements Backend {
         }
     }
 
-    /** For tests and embedding without DS; call {@link #deactivate()} when done. */
-    JavaBackend(int threads) {
+    /**
+     * For tests and embedding without DS: {@code threads} workers (one per processor when 0 or
+     * less); call {@link #deactivate()} when done.
+     */
+    public JavaBackend(int threads) {
         int n = threads > 0 ? threads : Runtime.getRuntime().availableProcessors();
         AtomicInteger count = new AtomicInteger();
         this.pool = new ForkJoinPool(n, p -> {

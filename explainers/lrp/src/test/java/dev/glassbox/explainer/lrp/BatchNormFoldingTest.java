@@ -17,7 +17,6 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.java.JavaBackend;
-import java.lang.annotation.Annotation;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,17 +26,7 @@ import org.junit.jupiter.api.Test;
 /** lrp-rules.md: "Folding BatchNorm does not change the model's outputs." */
 class BatchNormFoldingTest {
 
-    private static final Backend JAVA = new JavaBackend(new JavaBackend.Config() {
-        @Override
-        public int threads() {
-            return 1;
-        }
-
-        @Override
-        public Class<? extends Annotation> annotationType() {
-            return JavaBackend.Config.class;
-        }
-    });
+    private static final Backend JAVA = new JavaBackend(1);
 
     private static HostTensor random(Random r, float offset, int... dims) {
         Shape s = Shape.of(dims);

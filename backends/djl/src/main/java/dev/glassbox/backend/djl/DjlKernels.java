@@ -1,0 +1,600 @@
+package dev.glassbox.backend.djl;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.pooling.Pool;
+import ai.djl.training.GradientCollector;
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.graph.Geometry2d;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Function;
+
+/**
+ * Every op on NDArrays. Each call computes in a temporary sub-manager of the result's scope
+ * (inputs and parameters enter it as views), moves the result into the scope and closes the
+ * rest, so nothing a kernel makes on the way outlives the call. Vector-Jacobian products are
+ * explicit where the formula is short (activations, BatchNorm, ConvTranspose2d) and DJL's
+ * autograd elsewhere. DJL's PyTorch {@link GradientCollector} is one per JVM (a static flag),
+ * so autograd runs under one lock.
+ *
+ * <p>Engine gaps worked around: no transposed convolution (its forward is the autograd VJP of
+ * a convolution, its VJP a convolution); pooling takes symmetric padding only, no dilation and
+ * PyTorch's own ceil rule, so inputs are padded explicitly to exactly the windows the op
+ * defines (and average pooling divides window sums of the input by window sums of a mask of
+ * the cells that count).
+ */
+final class DjlKernels implements Kernels {
+    private static final ReentrantLock AUTOGRAD = new ReentrantLock();
+
+    private final Engine engine;
+    private final WeightCache weights;
+
+    DjlKernels(Engine engine, WeightCache weights) {
+        this.engine = engine;
+        this.weights = weights;
+    }
+
+    /** Makes the kernels of one prepared model (its own weight cache). */
+    interface Factory {
+        DjlKernels kernels(WeightCache weights);
+    }
+
+    static boolean implemented(Op op) {
+        return switch (op) {
+            case Op.Constant _, Op.Dense _, Op.Conv2d _, Op.ConvTranspose2d _, Op.BatchNorm _, Op.Activation _,
+                 Op.MaxPool2d _, Op.AvgPool2d _, Op.GlobalAvgPool _, Op.GlobalMaxPool _, Op.Binary _, Op.MatMul _,
+                 Op.ReduceSum _, Op.ReduceMean _, Op.Flatten _, Op.Reshape _, Op.Transpose _, Op.Concat _,
+                 Op.Slice _, Op.Pad _, Op.Expand _, Op.ResizeNearest _, Op.Softmax _, Op.LogSoftmax _ -> true;
+        };
+    }
+
+    // ================================================================ Kernels
+
+    @Override
+    public Tensor upload(HostTensor host, TensorScope scope) {
+        DjlScope s = scope(scope);
+        NDArray a = s.manager().create(host.data().clone(), djl(host.shape()));
+        return s.adopt(host.shape(), a, "upload");
+    }
+
+    @Override
+    public Tensor forward(Op op, List<Tensor> inputs, TensorScope scope) {
+        DjlScope s = scope(scope);
+        List<DjlTensor> in = tensors(op, inputs);
+        List<Shape> shapes = shapes(in);
+        Shape out = op.outputShape(shapes);
+        try (NDManager tmp = s.manager().newSubManager()) {
+            List<NDArray> x = views(in, tmp);
+            NDArray y = forward(op, x, shapes, out, tmp);
+            return s.adopt(out, y, op.type() + " output");
+        }
+    }
+
+    @Override
+    public List<Tensor> inputGradients(Op op, List<Tensor> inputs, Tensor output, Tensor outputGradient,
+                                       TensorScope scope) {
+        DjlScope s = scope(scope);
+        List<DjlTensor> in = tensors(op, inputs);
+        List<Shape> shapes = shapes(in);
+        Shape out = op.outputShape(shapes);
+        DjlTensor g = tensor(op.type(), outputGradient);
+        if (!g.shape().equals(out)) {
+            throw new IllegalArgumentException(op.type() + ": output gradient " + g.shape() + " does not match output "
+                    + out + " for input" + (shapes.size() == 1 ? " " + shapes.get(0) : "s " + shapes));
+        }
+        if (op instanceof Op.Constant) {
+            return List.of();
+        }
+        try (NDManager tmp = s.manager().newSubManager()) {
+            List<NDArray> x = views(in, tmp);
+            NDArray dy = view(g.array(), tmp);
+            List<NDArray> dx = switch (op) {
+                case Op.Activation a -> List.of(activationGradient(a, x.get(0), dy, tmp));
+                case Op.BatchNorm b -> List.of(dy.mul(channelwise(param(b.scale(), tmp), shapes.get(0).rank())));
+                case Op.ConvTranspose2d c -> List.of(convTransposeGradient(c, shapes.get(0), dy, tmp));
+                case Op.Flatten _, Op.Reshape _ -> List.of(dy.reshape(djl(shapes.get(0))));
+                default -> autograd(x, dy, leaves -> forward(op, leaves, shapes, out, tmp), tmp);
+            };
+            List<Tensor> result = new ArrayList<>(dx.size());
+            for (int i = 0; i < dx.size(); i++) {
+                result.add(s.adopt(shapes.get(i), dx.get(i), op.type() + " input gradient"));
+            }
+            return List.copyOf(result);
+        }
+    }
+
+    @Override
+    public Tensor add(Tensor a, Tensor b, TensorScope scope) {
+        return binary("add", a, b, scope, NDArray::add);
+    }
+
+    @Override
+    public Tensor multiply(Tensor a, Tensor b, TensorScope scope) {
+        return binary("multiply", a, b, scope, NDArray::mul);
+    }
+
+    @Override
+    public Tensor subtract(Tensor a, Tensor b, TensorScope scope) {
+        return binary("subtract", a, b, scope, NDArray::sub);
+    }
+
+    @Override
+    public Tensor divide(Tensor a, Tensor b, TensorScope scope) {
+        return binary("divide", a, b, scope, NDArray::div);
+    }
+
+    @Override
+    public Tensor scale(Tensor a, float factor, TensorScope scope) {
+        return unary("scale", a, scope, x -> x.mul(factor));
+    }
+
+    @Override
+    public Tensor abs(Tensor a, TensorScope scope) {
+        return unary("abs", a, scope, NDArray::abs);
+    }
+
+    @Override
+    public Tensor clamp(Tensor a, float min, float max, TensorScope scope) {
+        return unary("clamp", a, scope, x -> x.maximum(min).minimum(max));
+    }
+
+    @Override
+    public Tensor positiveMask(Tensor a, TensorScope scope) {
+        return unary("positiveMask", a, scope, x -> mask(x.gt(0f)));
+    }
+
+    /** {@code z + (z < 0 ? -eps : eps)}, as the Java backend (NaN stays NaN). */
+    @Override
+    public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
+        return unary("stabilize", z, scope, x -> x.add(mask(x.lt(0f)).mul(-2f * eps).add(eps)));
+    }
+
+    private Tensor unary(String what, Tensor a, TensorScope scope, Function<NDArray, NDArray> f) {
+        DjlScope s = scope(scope);
+        DjlTensor x = tensor(what, a);
+        try (NDManager tmp = s.manager().newSubManager()) {
+            return s.adopt(x.shape(), f.apply(view(x.array(), tmp)), what + " result");
+        }
+    }
+
+    private Tensor binary(String what, Tensor a, Tensor b, TensorScope scope,
+                          java.util.function.BinaryOperator<NDArray> f) {
+        DjlScope s = scope(scope);
+        DjlTensor x = tensor(what, a);
+        DjlTensor y = tensor(what, b);
+        if (!x.shape().equals(y.shape())) {
+            throw new IllegalArgumentException(what + ": shapes " + x.shape() + " and " + y.shape() + " differ");
+        }
+        try (NDManager tmp = s.manager().newSubManager()) {
+            return s.adopt(x.shape(), f.apply(view(x.array(), tmp), view(y.array(), tmp)), what + " result");
+        }
+    }
+
+    // ================================================================ forward
+
+    private NDArray forward(Op op, List<NDArray> in, List<Shape> shapes, Shape out, NDManager tmp) {
+        NDArray x = in.isEmpty() ? null : in.get(0);
+        return switch (op) {
+            case Op.Constant c -> param(c.value(), tmp);
+            case Op.Dense d -> d.bias() == null
+                    ? Linear.linear(x, param(d.weight(), tmp)).singletonOrThrow()
+                    : Linear.linear(x, param(d.weight(), tmp), param(d.bias(), tmp)).singletonOrThrow();
+            case Op.Conv2d c -> conv2d(x, param(c.weight(), tmp), c.bias() == null ? null : param(c.bias(), tmp),
+                    c.geometry(), c.groups());
+            case Op.ConvTranspose2d c -> convTranspose(c, x, out, tmp);
+            case Op.BatchNorm b -> x.mul(channelwise(param(b.scale(), tmp), shapes.get(0).rank()))
+                    .add(channelwise(param(b.shift(), tmp), shapes.get(0).rank()));
+            case Op.Activation a -> activation(a, x, tmp);
+            case Op.MaxPool2d m -> maxPool(m, x, shapes.get(0), out);
+            case Op.AvgPool2d a -> avgPool(a, x, shapes.get(0), out, tmp);
+            case Op.GlobalAvgPool _ -> mean(x, shapes.get(0), spatialAxes(shapes.get(0)), true);
+            case Op.GlobalMaxPool _ -> {
+                // DJL's PyTorch max takes one axis at a time.
+                NDArray y = x;
+                int[] axes = spatialAxes(shapes.get(0));
+                for (int i = axes.length - 1; i >= 0; i--) {
+                    y = y.max(new int[] {axes[i]}, true);
+                }
+                yield y;
+            }
+            case Op.Add _ -> x.add(in.get(1));
+            case Op.Sub _ -> x.sub(in.get(1));
+            case Op.Mul _ -> x.mul(in.get(1));
+            case Op.Div _ -> x.div(in.get(1));
+            case Op.MatMul _ -> x.matMul(in.get(1));
+            case Op.ReduceSum r -> x.sum(ints(r.axes()), r.keepDims());
+            case Op.ReduceMean r -> mean(x, shapes.get(0), ints(r.axes()), r.keepDims());
+            case Op.Flatten _, Op.Reshape _ -> x.reshape(djl(out));
+            case Op.Transpose t -> x.transpose(ints(t.perm()));
+            case Op.Concat c -> NDArrays.concat(new NDList(in), c.axis());
+            case Op.Slice sl -> slice(sl, x, shapes.get(0));
+            case Op.Pad p -> pad(p, x);
+            case Op.Expand _ -> x.broadcast(djl(out));
+            case Op.ResizeNearest r -> resize(r, x, shapes.get(0), tmp);
+            case Op.Softmax sm -> softmax(x, shapes.get(0), sm.axis(), sm.overTrailingAxes(), false);
+            case Op.LogSoftmax sm -> softmax(x, shapes.get(0), sm.axis(), sm.overTrailingAxes(), true);
+        };
+    }
+
+    private static NDArray conv2d(NDArray x, NDArray w, NDArray b, Geometry2d g, int groups) {
+        ai.djl.ndarray.types.Shape padding;
+        if (g.padTop() == g.padBottom() && g.padLeft() == g.padRight()) {
+            padding = new ai.djl.ndarray.types.Shape(g.padTop(), g.padLeft());
+        } else {
+            x = x.pad(new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
+            padding = new ai.djl.ndarray.types.Shape(0, 0);
+        }
+        return Conv2d.conv2d(x, w, b, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), padding,
+                new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()), groups).singletonOrThrow();
+    }
+
+    /**
+     * DJL's PyTorch engine has no transposed convolution: {@code convT(x)} is the gradient of
+     * {@code sum(x * conv(z))} with respect to {@code z}, taken by autograd at {@code z = 0}
+     * ({@code conv} is linear), with {@code z} of the output's shape padded as the op crops.
+     */
+    private NDArray convTranspose(Op.ConvTranspose2d c, NDArray x, Shape out, NDManager tmp) {
+        Geometry2d g = c.geometry();
+        NDArray w = param(c.weight(), tmp);
+        NDArray z = tmp.zeros(djl(out));
+        List<NDArray> grads = autograd(List.of(z), x, leaves -> {
+            NDArray full = leaves.get(0).pad(
+                    new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
+            NDArray y = Conv2d.conv2d(full, w, null, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()),
+                    new ai.djl.ndarray.types.Shape(0, 0), new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()),
+                    c.groups()).singletonOrThrow();
+            long h = x.getShape().get(2);
+            long wd = x.getShape().get(3);
+            if (y.getShape().get(2) != h || y.getShape().get(3) != wd) {
+                y = y.get(new NDIndex(":, :, 0:" + h + ", 0:" + wd));
+            }
+            return y;
+        }, tmp);
+        NDArray y = grads.get(0);
+        return c.bias() == null ? y : y.add(channelwise(param(c.bias(), tmp), 4));
+    }
+
+    /** The VJP of a transposed convolution: a convolution of the (uncropped) output gradient. */
+    private NDArray convTransposeGradient(Op.ConvTranspose2d c, Shape xs, NDArray dy, NDManager tmp) {
+        Geometry2d g = c.geometry();
+        NDArray full = dy.pad(new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
+        NDArray dx = Conv2d.conv2d(full, param(c.weight(), tmp), null,
+                new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), new ai.djl.ndarray.types.Shape(0, 0),
+                new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()), c.groups()).singletonOrThrow();
+        if (dx.getShape().get(2) != xs.dim(2) || dx.getShape().get(3) != xs.dim(3)) {
+            dx = dx.get(new NDIndex(":, :, 0:" + xs.dim(2) + ", 0:" + xs.dim(3)));
+        }
+        return dx;
+    }
+
+    private NDArray activation(Op.Activation op, NDArray x, NDManager tmp) {
+        return switch (op) {
+            case Op.Relu _ -> x.maximum(0f);
+            case Op.LeakyRelu l -> NDArrays.where(x.gte(0f), x, x.mul(l.alpha()));
+            case Op.PRelu p -> NDArrays.where(x.gte(0f), x, x.mul(param(p.slope(), tmp)));
+            case Op.Elu e -> NDArrays.where(x.gt(0f), x, x.exp().sub(1f).mul(e.alpha()));
+            case Op.Sigmoid _ -> Activation.sigmoid(x);
+            case Op.Tanh _ -> x.tanh();
+            case Op.HardSigmoid h -> x.mul(h.alpha()).add(h.beta()).maximum(0f).minimum(1f);
+            case Op.HardSwish _ -> x.mul(x.div(6f).add(0.5f).maximum(0f).minimum(1f));
+            case Op.Clip c -> x.maximum(c.min()).minimum(c.max());
+        };
+    }
+
+    /** Derivatives as the Java backend defines them at the kinks. */
+    private NDArray activationGradient(Op.Activation op, NDArray x, NDArray dy, NDManager tmp) {
+        return switch (op) {
+            case Op.Relu _ -> dy.mul(mask(x.gt(0f)));
+            case Op.LeakyRelu l -> NDArrays.where(x.gt(0f), dy, dy.mul(l.alpha()));
+            case Op.PRelu p -> NDArrays.where(x.gt(0f), dy, dy.mul(param(p.slope(), tmp)));
+            case Op.Elu e -> NDArrays.where(x.gt(0f), dy, dy.mul(x.exp()).mul(e.alpha()));
+            case Op.Sigmoid _ -> {
+                NDArray s = Activation.sigmoid(x);
+                yield dy.mul(s).mul(s.neg().add(1f));
+            }
+            case Op.Tanh _ -> {
+                NDArray t = x.tanh();
+                yield dy.mul(t.mul(t).neg().add(1f));
+            }
+            case Op.HardSigmoid h -> {
+                NDArray z = x.mul(h.alpha()).add(h.beta());
+                yield dy.mul(h.alpha()).mul(mask(z.gt(0f))).mul(mask(z.lt(1f)));
+            }
+            case Op.HardSwish _ -> NDArrays.where(x.lt(-3f), dy.zerosLike(),
+                    NDArrays.where(x.gt(3f), dy, dy.mul(x.div(3f).add(0.5f))));
+            case Op.Clip c -> dy.mul(mask(x.gte(c.min()))).mul(mask(x.lte(c.max())));
+        };
+    }
+
+    // ================================================================ pooling
+
+    /** Padding {@code [left, right, top, bottom]} that makes floor-mode windows exactly the op's. */
+    private static long[] poolPadding(Shape in, Shape out, int kH, int kW, Geometry2d g) {
+        long needH = (long) (out.dim(2) - 1) * g.strideH() + (long) g.dilationH() * (kH - 1) + 1;
+        long needW = (long) (out.dim(3) - 1) * g.strideW() + (long) g.dilationW() * (kW - 1) + 1;
+        return new long[] {g.padLeft(), needW - in.dim(3) - g.padLeft(), g.padTop(), needH - in.dim(2) - g.padTop()};
+    }
+
+    private static NDArray maxPool(Op.MaxPool2d m, NDArray x, Shape in, Shape out) {
+        Geometry2d g = m.geometry();
+        NDArray xp = x.pad(new ai.djl.ndarray.types.Shape(poolPadding(in, out, m.kernelH(), m.kernelW(), g)),
+                Double.NEGATIVE_INFINITY);
+        if (g.dilationH() == 1 && g.dilationW() == 1) {
+            return Pool.maxPool2d(xp, new ai.djl.ndarray.types.Shape(m.kernelH(), m.kernelW()),
+                    new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), new ai.djl.ndarray.types.Shape(0, 0),
+                    false);
+        }
+        NDArray y = null;
+        for (NDArray w : windows(xp, m.kernelH(), m.kernelW(), g, out)) {
+            y = y == null ? w : y.maximum(w);
+        }
+        return y;
+    }
+
+    private static NDArray avgPool(Op.AvgPool2d a, NDArray x, Shape in, Shape out, NDManager tmp) {
+        Geometry2d g = a.geometry();
+        long[] p = poolPadding(in, out, a.kernelH(), a.kernelW(), g);
+        ai.djl.ndarray.types.Shape pads = new ai.djl.ndarray.types.Shape(p);
+        NDArray xp = x.pad(pads, 0);
+        // The cells that count: the input, and with countIncludePad its declared padding too
+        // (never the extension ceil mode adds).
+        NDArray ones = tmp.ones(new ai.djl.ndarray.types.Shape(1, 1, in.dim(2), in.dim(3)));
+        NDArray mp = ones.pad(new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()),
+                a.countIncludePad() ? 1 : 0);
+        mp = mp.pad(new ai.djl.ndarray.types.Shape(0, p[1] - g.padRight(), 0, p[3] - g.padBottom()), 0);
+        return windowSum(xp, a.kernelH(), a.kernelW(), g, out).div(windowSum(mp, a.kernelH(), a.kernelW(), g, out));
+    }
+
+    /** Sum over each window, scaled by a constant that cancels in the average. */
+    private static NDArray windowSum(NDArray xp, int kH, int kW, Geometry2d g, Shape out) {
+        if (g.dilationH() == 1 && g.dilationW() == 1) {
+            return Pool.avgPool2d(xp, new ai.djl.ndarray.types.Shape(kH, kW),
+                    new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), new ai.djl.ndarray.types.Shape(0, 0),
+                    false, true);
+        }
+        NDArray y = null;
+        for (NDArray w : windows(xp, kH, kW, g, out)) {
+            y = y == null ? w : y.add(w);
+        }
+        return y;
+    }
+
+    /** For each kernel offset, the strided slice of the padded input that offset reads. */
+    private static List<NDArray> windows(NDArray xp, int kH, int kW, Geometry2d g, Shape out) {
+        List<NDArray> result = new ArrayList<>();
+        for (int i = 0; i < kH; i++) {
+            for (int j = 0; j < kW; j++) {
+                long h0 = (long) i * g.dilationH();
+                long w0 = (long) j * g.dilationW();
+                long h1 = h0 + (long) g.strideH() * (out.dim(2) - 1) + 1;
+                long w1 = w0 + (long) g.strideW() * (out.dim(3) - 1) + 1;
+                result.add(xp.get(new NDIndex(":, :, " + h0 + ":" + h1 + ":" + g.strideH() + ", " + w0 + ":" + w1 + ":"
+                        + g.strideW())));
+            }
+        }
+        return result;
+    }
+
+    // ================================================================ routing
+
+    private static NDArray slice(Op.Slice op, NDArray x, Shape in) {
+        int[][] r = op.ranges(in);
+        StringBuilder index = new StringBuilder();
+        for (int d = 0; d < r.length; d++) {
+            int first = r[d][0];
+            int step = r[d][1];
+            int count = r[d][2];
+            if (step < 0 && count > 0) {
+                x = x.flip(d);
+                first = in.dim(d) - 1 - first;
+                step = -step;
+            }
+            if (d > 0) {
+                index.append(", ");
+            }
+            if (count == 0) {
+                index.append("0:0");
+            } else {
+                index.append(first).append(':').append(first + (long) step * (count - 1) + 1).append(':').append(step);
+            }
+        }
+        return r.length == 0 ? x : x.get(new NDIndex(index.toString()));
+    }
+
+    /** ONNX pads (all befores, then all afters) in PyTorch's order (last axis first). */
+    private static NDArray pad(Op.Pad p, NDArray x) {
+        int rank = p.pads().size() / 2;
+        long[] pads = new long[2 * rank];
+        for (int d = 0; d < rank; d++) {
+            pads[2 * (rank - 1 - d)] = p.pads().get(d);
+            pads[2 * (rank - 1 - d) + 1] = p.pads().get(d + rank);
+        }
+        return x.pad(new ai.djl.ndarray.types.Shape(pads), p.value());
+    }
+
+    /** Per resized axis, a product with a one-hot selection matrix (exact for finite values). */
+    private static NDArray resize(Op.ResizeNearest r, NDArray x, Shape in, NDManager tmp) {
+        int rank = in.rank();
+        for (int d = 0; d < rank; d++) {
+            int n = in.dim(d);
+            int m = r.outDim(d, n);
+            boolean identity = m == n;
+            float[] sel = new float[n * m];
+            for (int o = 0; o < m; o++) {
+                int src = r.sourceIndex(d, o, n);
+                identity &= src == o;
+                sel[src * m + o] = 1f;
+            }
+            if (identity) {
+                continue;
+            }
+            int[] perm = new int[rank];
+            for (int i = 0; i < rank; i++) {
+                perm[i] = i == d ? rank - 1 : i == rank - 1 ? d : i;
+            }
+            NDArray s = tmp.create(sel, new ai.djl.ndarray.types.Shape(n, m));
+            x = x.transpose(perm).matMul(s).transpose(perm);
+        }
+        return x;
+    }
+
+    /** DJL's PyTorch mean takes one axis: a sum over the axes, divided by their extent. */
+    private static NDArray mean(NDArray x, Shape in, int[] axes, boolean keepDims) {
+        long count = 1;
+        for (int a : axes) {
+            count *= in.dim(a);
+        }
+        return x.sum(axes, keepDims).div((float) count);
+    }
+
+    private static NDArray softmax(NDArray x, Shape in, int axis, boolean trailing, boolean log) {
+        if (!trailing || axis == in.rank() - 1) {
+            return log ? x.logSoftmax(axis) : x.softmax(axis);
+        }
+        long outer = 1;
+        for (int d = 0; d < axis; d++) {
+            outer *= in.dim(d);
+        }
+        NDArray flat = x.reshape(outer, in.size() / Math.max(outer, 1));
+        NDArray y = log ? flat.logSoftmax(1) : flat.softmax(1);
+        return y.reshape(djl(in));
+    }
+
+    // ================================================================ autograd
+
+    /**
+     * The gradients of {@code sum(dy * f(inputs))} with respect to each input, by DJL's
+     * autograd on copies of the inputs. An input {@code f} does not use gets zeros.
+     */
+    private List<NDArray> autograd(List<NDArray> inputs, NDArray dy, Function<List<NDArray>, NDArray> f, NDManager tmp) {
+        AUTOGRAD.lock();
+        try (GradientCollector collector = engine.newGradientCollector()) {
+            List<NDArray> leaves = new ArrayList<>(inputs.size());
+            for (NDArray x : inputs) {
+                NDArray leaf = x.duplicate();
+                leaf.attach(tmp);
+                leaf.setRequiresGradient(true);
+                leaves.add(leaf);
+            }
+            NDArray y = f.apply(leaves);
+            collector.backward(y.mul(dy).sum());
+            List<NDArray> grads = new ArrayList<>(leaves.size());
+            for (NDArray leaf : leaves) {
+                NDArray grad;
+                try {
+                    grad = leaf.getGradient();
+                } catch (RuntimeException e) {
+                    grad = null;
+                }
+                grads.add(grad == null ? leaf.zerosLike() : grad.duplicate());
+            }
+            for (NDArray grad : grads) {
+                grad.attach(tmp);
+            }
+            return grads;
+        } finally {
+            AUTOGRAD.unlock();
+        }
+    }
+
+    // ================================================================ helpers
+
+    private NDArray param(HostTensor host, NDManager tmp) {
+        return view(weights.get(host), tmp);
+    }
+
+    /** A view of {@code a} owned by {@code tmp}: closing it leaves {@code a} alone. */
+    private static NDArray view(NDArray a, NDManager tmp) {
+        NDArray v = a.reshape(a.getShape());
+        v.attach(tmp);
+        return v;
+    }
+
+    private static List<NDArray> views(List<DjlTensor> in, NDManager tmp) {
+        List<NDArray> out = new ArrayList<>(in.size());
+        for (DjlTensor t : in) {
+            out.add(view(t.array(), tmp));
+        }
+        return out;
+    }
+
+    /** A per-channel vector {@code [C]} shaped {@code [1, C, 1, ...]} for an input of {@code rank}. */
+    private static NDArray channelwise(NDArray v, int rank) {
+        long[] dims = new long[rank];
+        java.util.Arrays.fill(dims, 1);
+        dims[1] = v.getShape().get(0);
+        return v.reshape(dims);
+    }
+
+    private static NDArray mask(NDArray condition) {
+        return condition.toType(DataType.FLOAT32, false);
+    }
+
+    private static int[] spatialAxes(Shape in) {
+        int[] axes = new int[in.rank() - 2];
+        for (int i = 0; i < axes.length; i++) {
+            axes[i] = i + 2;
+        }
+        return axes;
+    }
+
+    private static int[] ints(List<Integer> list) {
+        return list.stream().mapToInt(Integer::intValue).toArray();
+    }
+
+    static ai.djl.ndarray.types.Shape djl(Shape s) {
+        long[] dims = new long[s.rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = s.dim(i);
+        }
+        return new ai.djl.ndarray.types.Shape(dims);
+    }
+
+    private static DjlScope scope(TensorScope scope) {
+        if (scope instanceof DjlScope s) {
+            return s;
+        }
+        throw new IllegalArgumentException("scope " + scope + " does not belong to the djl backend");
+    }
+
+    private static List<DjlTensor> tensors(Op op, List<Tensor> inputs) {
+        Objects.requireNonNull(inputs, "inputs");
+        List<DjlTensor> out = new ArrayList<>(inputs.size());
+        for (Tensor t : inputs) {
+            out.add(tensor(op.type(), t));
+        }
+        return out;
+    }
+
+    private static DjlTensor tensor(String what, Tensor t) {
+        if (t instanceof DjlTensor d) {
+            return d;
+        }
+        throw new IllegalArgumentException(what + ": tensor " + t + " (" + (t == null ? "null" : t.getClass().getName())
+                + ") does not belong to the djl backend");
+    }
+
+    private static List<Shape> shapes(List<DjlTensor> in) {
+        List<Shape> out = new ArrayList<>(in.size());
+        for (DjlTensor t : in) {
+            out.add(t.shape());
+        }
+        return out;
+    }
+}

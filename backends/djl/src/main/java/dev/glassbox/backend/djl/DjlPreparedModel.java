@@ -1,0 +1,63 @@
+package dev.glassbox.backend.djl;
+
+import ai.djl.ndarray.NDManager;
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.tensor.TensorScope;
+
+/**
+ * A graph on the DJL backend: one NDManager per model, under which the weight cache and every
+ * request scope live. Closing the model frees its weights; request scopes opened before stay
+ * usable until their owners close them (they are sub-managers of their own root).
+ */
+final class DjlPreparedModel implements PreparedModel {
+    private final Graph graph;
+    private final NDManager root;
+    private final WeightCache weights;
+    private final DjlKernels kernels;
+    private volatile boolean closed;
+
+    DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory) {
+        this.graph = graph;
+        this.root = root;
+        this.weights = new WeightCache(root.newSubManager());
+        this.kernels = factory.kernels(weights);
+    }
+
+    @Override
+    public Graph graph() {
+        return graph;
+    }
+
+    @Override
+    public String backendId() {
+        return DjlBackend.ID;
+    }
+
+    @Override
+    public TensorScope openScope() {
+        if (closed) {
+            throw new IllegalStateException("prepared model " + graph.name() + " is closed");
+        }
+        return new DjlScope(null, root.newSubManager());
+    }
+
+    @Override
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** Number of parameter arrays uploaded (for tests). */
+    int cachedWeights() {
+        return weights.size();
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            weights.close();
+        }
+    }
+}

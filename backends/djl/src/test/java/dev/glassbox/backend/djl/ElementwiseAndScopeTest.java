@@ -1,0 +1,181 @@
+package dev.glassbox.backend.djl;
+
+import static dev.glassbox.backend.djl.Backends.normwiseError;
+import static dev.glassbox.backend.djl.Backends.random;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.graph.Geometry2d;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import java.util.List;
+import java.util.Random;
+import java.util.function.BiFunction;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** The elementwise primitives against the Java backend, scopes and the weight cache. */
+class ElementwiseAndScopeTest {
+
+    @BeforeAll
+    static void engine() {
+        String why = Backends.unavailable();
+        if (why != null) {
+            System.err.println("ElementwiseAndScopeTest skipped: DJL backend " + why);
+        }
+        assumeTrue(why == null, () -> "DJL backend " + why);
+    }
+
+    /** Runs {@code f} on both backends with the same inputs; the results must agree exactly. */
+    private static void same(String what, BiFunction<Kernels, List<Tensor>, Tensor> f, TensorScope[] scopes,
+                             Kernels[] kernels, HostTensor... inputs) {
+        HostTensor[] out = new HostTensor[2];
+        for (int b = 0; b < 2; b++) {
+            try (TensorScope s = scopes[b].child()) {
+                Kernels k = kernels[b];
+                current = s;
+                List<Tensor> in = java.util.Arrays.stream(inputs).map(h -> k.upload(h, s)).toList();
+                out[b] = f.apply(k, in).toHost();
+            }
+        }
+        assertEquals(out[1].shape(), out[0].shape(), what);
+        double e = normwiseError(out[0], out[1]);
+        assertTrue(e <= 1e-6, what + " differs by " + e);
+    }
+
+    @Test
+    void elementwisePrimitivesMatchJava() {
+        try (Backends.Run djl = new Backends.Run(Backends.DJL); Backends.Run java = new Backends.Run(Backends.JAVA)) {
+            TensorScope[] scopes = {djl.scope, java.scope};
+            Kernels[] k = {djl.k, java.k};
+            Random r = new Random(7);
+            HostTensor a = random(r, 3, 4, 5);
+            HostTensor b = random(r, 3, 4, 5);
+            float[] special = {0f, -0f, 1e-9f, -1e-9f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
+            HostTensor s = HostTensor.wrap(Shape.of(special.length), special);
+            same("add", (kk, in) -> kk.add(in.get(0), in.get(1), current),
+                    scopes, k, a, b);
+            same("multiply", (kk, in) -> kk.multiply(in.get(0), in.get(1), current), scopes, k, a, b);
+            same("subtract", (kk, in) -> kk.subtract(in.get(0), in.get(1), current), scopes, k, a, b);
+            same("divide", (kk, in) -> kk.divide(in.get(0), in.get(1), current), scopes, k, a, b);
+            same("scale", (kk, in) -> kk.scale(in.get(0), -2.5f, current), scopes, k, a);
+            same("abs", (kk, in) -> kk.abs(in.get(0), current), scopes, k, a);
+            same("clamp", (kk, in) -> kk.clamp(in.get(0), -0.3f, 0.4f, current), scopes, k, a);
+            same("clamp open", (kk, in) -> kk.clamp(in.get(0), 0f, Float.POSITIVE_INFINITY, current),
+                    scopes, k, a);
+            same("positiveMask", (kk, in) -> kk.positiveMask(in.get(0), current), scopes, k, a);
+            same("stabilize", (kk, in) -> kk.stabilize(in.get(0), 0.25f, current), scopes, k, a);
+            same("positiveMask special", (kk, in) -> kk.positiveMask(in.get(0), current), scopes, k, s);
+            same("stabilize special", (kk, in) -> kk.stabilize(in.get(0), 1e-6f, current), scopes, k, s);
+            same("divide by zero", (kk, in) -> kk.divide(in.get(0), in.get(1), current), scopes, k, s,
+                    HostTensor.zeros(Shape.of(special.length)));
+            // The kernels check shapes as the Java backend does.
+            try (TensorScope c = djl.scope.child()) {
+                Tensor x = djl.k.upload(a, c);
+                Tensor y = djl.k.upload(random(r, 3, 4), c);
+                assertThrows(IllegalArgumentException.class, () -> djl.k.add(x, y, c));
+            }
+        }
+    }
+
+    /** The scope the function under test runs in (the child {@link #same} opened). */
+    private static TensorScope current;
+
+    @Test
+    void scopesFreeEverythingOverManyCalls() {
+        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+            Random r = new Random(3);
+            Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4), Geometry2d.UNIT, 1);
+            Op.MaxPool2d pool = new Op.MaxPool2d(2, 2, new Geometry2d(2, 2, 0, 0, 0, 0, 1, 1));
+            HostTensor x = random(r, 2, 3, 8, 8);
+            TensorScope root = djl.scope;
+            for (int i = 0; i < 200; i++) {
+                try (TensorScope s = root.child()) {
+                    Tensor in = djl.k.upload(x, s);
+                    Tensor h = djl.k.forward(conv, List.of(in), s);
+                    Tensor y = djl.k.forward(pool, List.of(h), s);
+                    try (TensorScope inner = s.child()) {
+                        Tensor dy = djl.k.upload(random(r, y.shape().dims()), inner);
+                        Tensor dh = djl.k.inputGradients(pool, List.of(h), y, dy, inner).get(0);
+                        Tensor dx = djl.k.inputGradients(conv, List.of(in), h, dh, inner).get(0);
+                        djl.k.stabilize(djl.k.multiply(dx, dx, inner), 1e-6f, inner);
+                        assertEquals(5, inner.liveTensors());
+                    }
+                    assertEquals(3, s.liveTensors());
+                    assertEquals(3, root.liveTensors());
+                }
+                assertEquals(0, root.liveTensors());
+            }
+            // One conv weight and bias, uploaded once.
+            assertEquals(2, ((DjlPreparedModel) djl.model).cachedWeights());
+            TensorScope closed = root.child();
+            Tensor t = djl.k.upload(x, closed);
+            closed.close();
+            assertEquals(0, closed.liveTensors());
+            assertThrows(IllegalStateException.class, t::toHost);
+        }
+    }
+
+    @Test
+    void kernelsRunFromSeveralThreadsAtOnce() throws Exception {
+        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+            Random r = new Random(11);
+            Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4), new Geometry2d(1, 1, 1, 1, 1, 1, 1, 1), 1);
+            Op.AvgPool2d pool = new Op.AvgPool2d(2, 2, new Geometry2d(2, 2, 0, 0, 0, 0, 1, 1), false);
+            HostTensor x = random(r, 2, 3, 8, 8);
+            HostTensor dy = random(r, 2, 4, 4, 4);
+            java.util.concurrent.Callable<float[]> work = () -> {
+                try (TensorScope s = djl.scope.child()) {
+                    Tensor in = djl.k.upload(x, s);
+                    Tensor h = djl.k.forward(conv, List.of(in), s);
+                    Tensor y = djl.k.forward(pool, List.of(h), s);
+                    Tensor dh = djl.k.inputGradients(pool, List.of(h), y, djl.k.upload(dy, s), s).get(0);
+                    return djl.k.inputGradients(conv, List.of(in), h, dh, s).get(0).toHost().data();
+                }
+            };
+            float[] expected = work.call();
+            var pool4 = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<float[]>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 32; i++) {
+                    results.add(pool4.submit(work));
+                }
+                for (var f : results) {
+                    assertArrayEquals(expected, f.get(), 1e-6f);
+                }
+            } finally {
+                pool4.shutdown();
+            }
+            assertEquals(0, djl.scope.liveTensors());
+        }
+    }
+
+    @Test
+    void modifiedParametersAreCachedByIdentity() {
+        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+            Random r = new Random(5);
+            Op.Dense dense = new Op.Dense(random(r, 3, 4), random(r, 3));
+            HostTensor x = random(r, 2, 4);
+            HostTensor plus = dense.weight();
+            float[] w = plus.data().clone();
+            for (int i = 0; i < w.length; i++) {
+                w[i] = Math.max(w[i], 0f);
+            }
+            Op.Linear positive = dense.withParameters(HostTensor.wrap(dense.weight().shape(), w), null);
+            HostTensor y1 = djl.forward(positive, x);
+            HostTensor y2 = djl.forward(positive, x);
+            assertArrayEquals(y1.data(), y2.data());
+            djl.forward(dense, x);
+            // W+ (no bias) and W, b: three arrays.
+            assertEquals(3, ((DjlPreparedModel) djl.model).cachedWeights());
+            assertEquals(0, djl.scope.liveTensors());
+        }
+    }
+}
