@@ -130,7 +130,7 @@ class OnnxConformanceIT {
     static void startRuntime() throws Exception {
         skipUnless(Files.isDirectory(DATA.resolve("node")), "OnnxConformanceIT: ONNX backend test data not found at " + DATA
                 + " (install Debian's libonnx-testdata, or set -Donnx.testdata=DIR)");
-        runtime = GlassboxRuntime.builder().home(Main.home().toAbsolutePath()).startTimeout(Duration.ofSeconds(60)).build();
+        runtime = SharedRuntime.get();
         service = runtime.service();
         operators = new TreeSet<>(service.operators("onnx"));
         assertTrue(!operators.isEmpty(), "the ONNX loader lists no operators");
@@ -170,9 +170,6 @@ class OnnxConformanceIT {
                 }
             }
             Files.deleteIfExists(work);
-        }
-        if (runtime != null) {
-            runtime.close();
         }
     }
 

@@ -101,7 +101,7 @@ class TorchvisionIT {
 
         System.setProperty("ai.djl.offline", "true");
         System.setProperty("DJL_CACHE_DIR", TARGET.resolve("djl-cache").toString());
-        runtime = GlassboxRuntime.builder().home(Main.home().toAbsolutePath()).startTimeout(Duration.ofSeconds(60)).build();
+        runtime = SharedRuntime.get();
         service = runtime.service();
         backends = service.backends().stream().filter(b -> b.availability().isAvailable()).map(BackendInfo::id).toList();
         assertTrue(!backends.isEmpty(), "no backend is available: " + service.backends());
@@ -109,9 +109,6 @@ class TorchvisionIT {
 
     @AfterAll
     static void writeReport() throws IOException {
-        if (runtime != null) {
-            runtime.close();
-        }
         if (!report.isEmpty()) {
             List<String> out = new ArrayList<>();
             out.add("# Torchvision models: Glassbox vs ONNX Runtime (DJL " + ai.djl.engine.Engine.getDjlVersion()
