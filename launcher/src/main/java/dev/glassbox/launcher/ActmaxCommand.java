@@ -58,8 +58,8 @@ final class ActmaxCommand extends BaseCommand {
     @Option(names = "--png", paramLabel = "P.png", description = "picture of item 0; items i > 0 go to P-<i>.png")
     Path png;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the run (default 600)")
-    Double timeout;
+    @Mixin
+    Inputs.TimeoutOption timeout;
 
     @Mixin
     Inputs.ImageOptions image;
@@ -71,9 +71,7 @@ final class ActmaxCommand extends BaseCommand {
     public Integer call() throws Exception {
         Map<String, String> options = new LinkedHashMap<>(Inputs.methodOptions(methodWords));
         checkObjective();
-        if (timeout != null && !(timeout > 0)) {
-            throw new InvalidOptionException("must be positive, got " + timeout, "--timeout");
-        }
+        Duration deadline = timeout.duration();
         if (steps != null) {
             options.put("steps", Integer.toString(steps));
         }
@@ -118,7 +116,7 @@ final class ActmaxCommand extends BaseCommand {
             String[] shown = {null};
             try {
                 r = ActivationMaximization.run(service, graph, x0, targets, options, common.backend,
-                        timeout == null ? null : Duration.ofMillis(Math.round(timeout * 1000)), parts,
+                        deadline, parts,
                         (done, all, objective) -> {
                             if (!objective.equals(shown[0])) {
                                 if (current[0] != null) {

@@ -73,8 +73,8 @@ final class EvaluateCommand extends BaseCommand {
             description = "first seed of the random orders (default ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the explanation (default 600)")
-    Double timeout;
+    @Mixin
+    Inputs.TimeoutOption timeout;
 
     @Mixin
     Inputs.ImageOptions image;
@@ -86,9 +86,7 @@ final class EvaluateCommand extends BaseCommand {
     public Integer call() throws Exception {
         Map<String, String> options = Inputs.methodOptions(methodWords);
         PixelFlipping.Settings settings = new PixelFlipping.Settings(steps, patch, fraction, baseline, orders, seed);
-        if (timeout != null && !(timeout > 0)) {
-            throw new InvalidOptionException("must be positive, got " + timeout, "--timeout");
-        }
+        Duration deadline = timeout.duration();
         if (method.equals(ActivationMaximization.METHOD)) {
             throw new InvalidOptionException("actmax makes images, not relevance: it cannot be evaluated by pixel flipping",
                     "--method");
@@ -108,7 +106,7 @@ final class EvaluateCommand extends BaseCommand {
             try (ProgressBar p = new ProgressBar(err(), method, bar)) {
                 e = service.explain(graph, ExplanationQuery.of(method, x).withTarget(t).withOptions(options)
                         .withBackend(common.backend).withProgress(p)
-                        .withTimeout(timeout == null ? null : Duration.ofMillis(Math.round(timeout * 1000))));
+                        .withTimeout(deadline));
             }
             Graph logits = graph.logits();
             PixelFlipping.Result r;

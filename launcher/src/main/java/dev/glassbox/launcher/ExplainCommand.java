@@ -55,8 +55,8 @@ final class ExplainCommand extends BaseCommand {
             description = "what arrived at each layer: one .npy per value and layers.json with per-item sums")
     Path perLayer;
 
-    @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the request (default 600)")
-    Double timeout;
+    @Mixin
+    Inputs.TimeoutOption timeout;
 
     @Mixin
     Inputs.ImageOptions image;
@@ -67,9 +67,7 @@ final class ExplainCommand extends BaseCommand {
     @Override
     public Integer call() throws Exception {
         Map<String, String> options = Inputs.methodOptions(methodWords);
-        if (timeout != null && !(timeout > 0)) {
-            throw new dev.glassbox.api.InvalidOptionException("must be positive, got " + timeout, "--timeout");
-        }
+        Duration deadline = timeout.duration();
         existing(model);
         existing(input);
         try (GlassboxRuntime rt = startRuntime()) {
@@ -87,7 +85,7 @@ final class ExplainCommand extends BaseCommand {
             try (ProgressBar bar = new ProgressBar(err(), method, terminal() && !common.quiet)) {
                 ExplanationQuery q = ExplanationQuery.of(method, x).withTarget(t).withOptions(options)
                         .withBackend(common.backend).withProgress(bar).withPerLayer(perLayer != null)
-                        .withTimeout(timeout == null ? null : Duration.ofMillis(Math.round(timeout * 1000)));
+                        .withTimeout(deadline);
                 e = service.explain(graph, q);
             }
             writeNpy(out, e.attribution().reshape(x.shape()));

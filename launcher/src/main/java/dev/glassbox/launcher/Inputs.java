@@ -9,6 +9,7 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.io.Images;
 import dev.glassbox.io.Npy;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +21,23 @@ import picocli.CommandLine.Option;
 final class Inputs {
 
     /** How an image input becomes the model's input: {@code (pixel / 255 * scale - mean) / std}. */
+    /** {@code --timeout SECONDS}: the deadline of the command's request. */
+    static final class TimeoutOption {
+        @Option(names = "--timeout", paramLabel = "SECONDS", description = "deadline of the request (default 600)")
+        Double seconds;
+
+        /** The deadline, or null for the service's default; an error for a value that is not positive. */
+        Duration duration() {
+            if (seconds == null) {
+                return null;
+            }
+            if (!(seconds > 0)) {
+                throw new InvalidOptionException("must be positive, got " + seconds, "--timeout");
+            }
+            return Duration.ofMillis(Math.round(seconds * 1000));
+        }
+    }
+
     static final class ImageOptions {
         @Option(names = "--scale", paramLabel = "S", defaultValue = "1",
                 description = "images: multiply pixel/255 by S (default ${DEFAULT-VALUE})")

@@ -41,19 +41,29 @@ class MainTest {
     void helpListsTheCommands() {
         Result r = run("--help");
         assertEquals(0, r.code());
-        for (String c : List.of("explain", "predict", "list", "console", "demo")) {
+        for (String c : List.of("explain", "predict", "list", "console", "demo", "actmax", "evaluate", "bench")) {
             assertTrue(r.out().contains(c), c + " in " + r.out());
         }
     }
 
     @Test
     void everyCommandHasHelp() {
-        for (String c : List.of("explain", "predict", "list", "console", "demo")) {
+        for (String c : List.of("explain", "predict", "list", "console", "demo", "actmax", "evaluate", "bench")) {
             Result r = run(c, "--help");
             assertEquals(0, r.code(), c);
             assertTrue(r.out().contains("--verbose"), c + ": " + r.out());
         }
         assertTrue(run("explain", "--help").out().contains("--target"));
+    }
+
+    @Test
+    void aTimeoutMustBePositiveInEveryCommandThatTakesOne() {
+        for (String c : List.of("explain", "evaluate", "actmax")) {
+            Result r = run(c, "--model", "m.onnx", "--input", "x.npy", "--method", "gradient", "--target", "0",
+                    "--out", "o", "--timeout", "0");
+            assertEquals(2, r.code(), c + ": " + r);
+            assertTrue(r.err().contains("must be positive, got 0.0 (--timeout)"), c + ": " + r.err());
+        }
     }
 
     @Test

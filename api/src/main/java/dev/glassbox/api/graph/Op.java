@@ -1061,7 +1061,7 @@ public sealed interface Op {
      * Pooling output size on one axis. In ceil mode the last window must start inside the input
      * or its leading padding (PyTorch's rule, which ONNX Runtime follows).
      */
-    static long pooledExtent(int in, int k, int stride, int padBefore, int padAfter, int dilation, boolean ceil) {
+    private static long pooledExtent(int in, int k, int stride, int padBefore, int padAfter, int dilation, boolean ceil) {
         long span = (long) in + padBefore + padAfter - (long) dilation * (k - 1) - 1;
         if (span < 0) {
             return 0;

@@ -175,7 +175,8 @@ public final class GlassboxExplanationService implements ExplanationService {
 
     @Override
     public HostTensor predict(Graph model, HostTensor input, String backend) {
-        return outputs(model, input, backend).get(model.output());
+        String output = model.output(); // a model with several outputs fails here, before any work
+        return outputs(model, input, backend).get(output);
     }
 
     @Override
