@@ -13,7 +13,8 @@ import java.util.List;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "list", description = "Lists backends (with availability), explainers and their options, model formats and bundles;"
+@Command(name = "list", description = "Lists backends (with availability), explainers and their options, LRP rules, composites and"
+        + " canonizers, model formats and bundles;"
         + " with --ops, the operators each model format supports.")
 final class ListCommand extends BaseCommand {
 
