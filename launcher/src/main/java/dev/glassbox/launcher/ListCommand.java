@@ -42,8 +42,7 @@ final class ListCommand extends BaseCommand {
                 return Main.OK;
             }
             List<BackendInfo> backends = service.backends();
-            String best = backends.stream().filter(b -> b.availability().isAvailable())
-                    .max((a, b) -> Integer.compare(a.ranking(), b.ranking())).map(BackendInfo::id).orElse(null);
+            String best = service.defaultBackend().orElse(null);
             out.println("Backends:");
             for (BackendInfo b : backends) {
                 out.printf("  %-10s %-9s ranking %-4d %s%s%n", b.id(), b.id().equals(best) ? "(default)" : "",

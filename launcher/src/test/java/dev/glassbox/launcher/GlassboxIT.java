@@ -330,6 +330,43 @@ class GlassboxIT {
     }
 
     @Test
+    void theDefaultBackendIsConfigurable(@TempDir Path tmp) throws Exception {
+        Path deploy = Files.createDirectories(tmp.resolve("deploy"));
+        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).deployDir(deploy)
+                .startTimeout(Duration.ofSeconds(30)).build()) {
+            ExplanationService service = rt.service();
+            var model = service.loadModel(ROOT.resolve("models/fashion-mnist-cnn.onnx"));
+            HostTensor x = Npy.read(ROOT.resolve("models/samples/samples.npy"));
+            var query = dev.glassbox.api.service.ExplanationQuery.of("gradient", x);
+            // Unconfigured: the available backend of highest ranking.
+            String best = service.backends().stream().filter(b -> b.availability().isAvailable())
+                    .max(java.util.Comparator.comparingInt(dev.glassbox.api.service.BackendInfo::ranking))
+                    .orElseThrow().id();
+            assertEquals(java.util.Optional.of(best), service.defaultBackend());
+            assertEquals(best, service.explain(model, query).backend());
+
+            Path config = deploy.resolve("dev.glassbox.runtime.config");
+            Files.writeString(config, "backend=\"java\"\n");
+            awaitTrue(() -> service.defaultBackend().equals(java.util.Optional.of("java")),
+                    "the configured default backend was not taken");
+            assertEquals("java", service.explain(model, query).backend());
+
+            Files.writeString(config, "backend=\"tpu\"\n");
+            awaitTrue(() -> service.defaultBackend().isEmpty(), "an unknown configured backend was taken");
+            var e = org.junit.jupiter.api.Assertions.assertThrows(dev.glassbox.api.UnsupportedFeatureException.class,
+                    () -> service.explain(model, query));
+            assertEquals("configuration dev.glassbox.runtime", e.where());
+            assertTrue(e.getMessage().contains("unknown backend tpu"), e::getMessage);
+            // A request that names its backend is not affected.
+            assertEquals("java", service.explain(model, query.withBackend("java")).backend());
+
+            Files.delete(config);
+            awaitTrue(() -> service.defaultBackend().equals(java.util.Optional.of(best)),
+                    "removing the configuration did not restore the best available backend");
+        }
+    }
+
+    @Test
     void aNeuronOrChannelOfANamedNodeIsExplainedLikeAClass(@TempDir Path tmp) throws Exception {
         String model = ROOT.resolve("models/fashion-mnist-cnn.onnx").toString();
         String input = ROOT.resolve("models/samples/05-sandal.png").toString();

@@ -5,8 +5,9 @@ import org.osgi.annotation.versioning.ProviderType;
 
 /**
  * A compute backend, registered as a service with an {@code id} property equal to
- * {@link #id()}. When a request names no backend the runtime takes the available one with
- * the highest {@code service.ranking}.
+ * {@link #id()}. When a request names no backend the runtime takes the configured default
+ * (ConfigAdmin PID {@code dev.glassbox.runtime}, property {@code backend}), else the available
+ * one with the highest {@code service.ranking} (djl 10, java 0).
  */
 @ProviderType
 public interface Backend {

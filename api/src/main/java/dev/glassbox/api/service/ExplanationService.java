@@ -6,6 +6,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.osgi.annotation.versioning.ProviderType;
 
 /**
@@ -18,6 +19,12 @@ import org.osgi.annotation.versioning.ProviderType;
 public interface ExplanationService {
 
     List<BackendInfo> backends();
+
+    /**
+     * The id of the backend a request that names none gets now: the configured default, else
+     * the available backend of highest ranking; empty when that is not available.
+     */
+    Optional<String> defaultBackend();
 
     List<ExplainerInfo> explainers();
 

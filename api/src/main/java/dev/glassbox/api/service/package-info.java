@@ -4,7 +4,7 @@
  * predicts and explains, each request with a deadline.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package dev.glassbox.api.service;
 
 import org.osgi.annotation.bundle.Export;

@@ -32,6 +32,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -45,7 +46,9 @@ import java.util.stream.Collectors;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -54,9 +57,20 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  * The runtime's front door. Backends, loaders and explainers are whatever services are bound
  * at the moment of a call (whiteboard); each request runs on its own thread with a deadline,
  * so an explainer that hangs or throws fails only its own request.
+ *
+ * <p>A request that names no backend gets the one configured under {@value #PID}
+ * ({@code backend=djl}, e.g. a file {@code dev.glassbox.runtime.config} in the deploy
+ * directory), else the available backend of highest {@code service.ranking} (djl, then java).
  */
-@Component(service = ExplanationService.class)
+@Component(service = ExplanationService.class, configurationPid = GlassboxExplanationService.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class GlassboxExplanationService implements ExplanationService {
+    static final String PID = "dev.glassbox.runtime";
+
+    @interface Config {
+        /** The backend of requests that name none; empty for the best available. */
+        String backend() default "";
+    }
 
     /** Largest model file read into memory; ONNX's protobuf limit is 2 GiB anyway. */
     private static final long MAX_MODEL_BYTES = Integer.MAX_VALUE - 8;
@@ -66,15 +80,23 @@ public final class GlassboxExplanationService implements ExplanationService {
     private final Map<Long, Registered<ModelLoader>> loaders = new ConcurrentHashMap<>();
     private final PreparedModels prepared = new PreparedModels();
     private ExecutorService requests;
+    private volatile String defaultBackend = "";
 
     @Activate
-    void activate() {
+    void activate(Config config) {
+        modified(config);
         AtomicInteger count = new AtomicInteger();
         requests = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "glassbox-request-" + count.incrementAndGet());
             t.setDaemon(true);
             return t;
         });
+    }
+
+    /** A changed configuration applies to the next request; prepared models stay. */
+    @Modified
+    void modified(Config config) {
+        defaultBackend = config.backend().trim();
     }
 
     @Deactivate
@@ -112,6 +134,15 @@ public final class GlassboxExplanationService implements ExplanationService {
 
     void unbindLoader(ModelLoader loader, ServiceReference<ModelLoader> ref) {
         loaders.values().removeIf(r -> r.service() == loader);
+    }
+
+    @Override
+    public Optional<String> defaultBackend() {
+        try {
+            return Optional.of(backend(null).id());
+        } catch (UnsupportedFeatureException e) {
+            return Optional.empty();
+        }
     }
 
     @Override
@@ -283,6 +314,15 @@ public final class GlassboxExplanationService implements ExplanationService {
 
     private Backend backend(String id) {
         List<Registered<Backend>> all = byRanking(backends);
+        String configured = defaultBackend;
+        if (id == null && !configured.isEmpty()) {
+            try {
+                return backend(configured);
+            } catch (UnsupportedFeatureException e) {
+                throw new UnsupportedFeatureException("configured default: " + e.getMessage()
+                        + "; change or remove it, or pass --backend", "configuration " + PID, e);
+            }
+        }
         if (id == null) {
             return all.stream().map(Registered::service).filter(b -> b.availability().isAvailable()).findFirst()
                     .orElseThrow(() -> new UnsupportedFeatureException("no backend available (installed: "

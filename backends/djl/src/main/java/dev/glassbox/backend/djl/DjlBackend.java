@@ -17,13 +17,13 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 
 /**
- * Kernels on DJL NDArrays with the PyTorch CPU engine. Ranked below the Java backend for now
- * ({@code --backend djl} selects it). The engine starts on first use (the first
+ * Kernels on DJL NDArrays with the PyTorch CPU engine. Ranked above the Java backend, so it
+ * is the default wherever it is available. The engine starts on first use (the first
  * {@link #availability()} or {@link #prepare}), so a runtime that never asks for this backend
  * never loads libtorch; when the natives are missing or fail to load the backend stays
  * registered and reports why it is unavailable.
  */
-@Component(service = Backend.class, property = {"id=" + DjlBackend.ID, "service.ranking:Integer=-10"})
+@Component(service = Backend.class, property = {"id=" + DjlBackend.ID, "service.ranking:Integer=10"})
 public final class DjlBackend implements Backend {
     static final String ID = "djl";
 

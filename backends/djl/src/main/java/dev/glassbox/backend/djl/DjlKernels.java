@@ -108,6 +108,20 @@ final class DjlKernels implements Kernels {
                 case Op.Activation a -> List.of(activationGradient(a, x.get(0), dy, tmp));
                 case Op.BatchNorm b -> List.of(dy.mul(channelwise(param(b.scale(), tmp), shapes.get(0).rank())));
                 case Op.ConvTranspose2d c -> List.of(convTransposeGradient(c, shapes.get(0), dy, tmp));
+                case Op.Conv2d c when phaseDecomposable(c.geometry()) -> {
+                    Geometry2d geo = c.geometry();
+                    Shape xs = shapes.get(0);
+                    yield List.of(transposedConv(c.weight(), c.groups(), geo, dy, geo.padTop(), geo.padLeft(),
+                            xs.dim(2), xs.dim(3)));
+                }
+                case Op.Dense d -> List.of(dy.matMul(param(d.weight(), tmp)));
+                case Op.Add _ when shapes.get(0).equals(shapes.get(1)) -> List.of(dy, view(dy, tmp));
+                case Op.Sub _ when shapes.get(0).equals(shapes.get(1)) -> List.of(dy, dy.neg());
+                case Op.Mul _ when shapes.get(0).equals(shapes.get(1)) -> List.of(dy.mul(x.get(1)), dy.mul(x.get(0)));
+                case Op.GlobalAvgPool _ -> {
+                    Shape xs = shapes.get(0);
+                    yield List.of(dy.broadcast(djl(xs)).div((float) (xs.size() / ((long) xs.dim(0) * xs.dim(1)))));
+                }
                 case Op.Flatten _, Op.Reshape _ -> List.of(dy.reshape(djl(shapes.get(0))));
                 default -> autograd(x, dy, leaves -> forward(op, leaves, shapes, out, tmp), tmp);
             };
@@ -245,29 +259,127 @@ final class DjlKernels implements Kernels {
     }
 
     /**
-     * DJL's PyTorch engine has no transposed convolution: {@code convT(x)} is the gradient of
-     * {@code sum(x * conv(z))} with respect to {@code z}, taken by autograd at {@code z = 0}
-     * ({@code conv} is linear), with {@code z} of the output's shape padded as the op crops.
+     * A transposed convolution is the VJP of the convolution with the same weight taken with
+     * respect to its (padded, then cropped) input: {@code x} plays the output gradient of a
+     * convolution over a padded input of the output's size.
      */
     private NDArray convTranspose(Op.ConvTranspose2d c, NDArray x, Shape out, NDManager tmp) {
         Geometry2d g = c.geometry();
-        NDArray w = param(c.weight(), tmp);
-        NDArray z = tmp.zeros(djl(out));
-        List<NDArray> grads = autograd(List.of(z), x, leaves -> {
-            NDArray full = leaves.get(0).pad(
-                    new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
-            NDArray y = Conv2d.conv2d(full, w, null, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()),
-                    new ai.djl.ndarray.types.Shape(0, 0), new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()),
-                    c.groups()).singletonOrThrow();
-            long h = x.getShape().get(2);
-            long wd = x.getShape().get(3);
-            if (y.getShape().get(2) != h || y.getShape().get(3) != wd) {
-                y = y.get(new NDIndex(":, :, 0:" + h + ", 0:" + wd));
-            }
-            return y;
-        }, tmp);
-        NDArray y = grads.get(0);
+        NDArray y;
+        if (phaseDecomposable(g)) {
+            y = transposedConv(c.weight(), c.groups(), g, x, g.padTop(), g.padLeft(), out.dim(2), out.dim(3));
+        } else {
+            // Stride and dilation above 1 on one axis: autograd of the convolution at z = 0 (it is linear).
+            NDArray w = param(c.weight(), tmp);
+            NDArray z = tmp.zeros(djl(out));
+            y = autograd(List.of(z), x, leaves -> {
+                NDArray full = leaves.get(0).pad(
+                        new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
+                NDArray conv = Conv2d.conv2d(full, w, null, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()),
+                        new ai.djl.ndarray.types.Shape(0, 0),
+                        new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()), c.groups()).singletonOrThrow();
+                long h = x.getShape().get(2);
+                long wd = x.getShape().get(3);
+                if (conv.getShape().get(2) != h || conv.getShape().get(3) != wd) {
+                    conv = conv.get(new NDIndex(":, :, 0:" + h + ", 0:" + wd));
+                }
+                return conv;
+            }, tmp).get(0);
+        }
         return c.bias() == null ? y : y.add(channelwise(param(c.bias(), tmp), 4));
+    }
+
+    /** Whether {@link #transposedConv} handles the geometry: no axis both strided and dilated. */
+    private static boolean phaseDecomposable(Geometry2d g) {
+        return (g.strideH() == 1 || g.dilationH() == 1) && (g.strideW() == 1 || g.dilationW() == 1);
+    }
+
+    /**
+     * The gradient of {@code sum(dy * conv(xp; w))} with respect to the rows
+     * {@code [top, top + h)} and columns {@code [left, left + w)} of the padded input {@code xp}:
+     * a transposed convolution, which the engine lacks. Along an axis with stride {@code s} the
+     * positions {@code q*s + r} of {@code xp} form {@code s} phases; phase {@code r} is a stride-1
+     * convolution of {@code dy} with the flipped kernel taps {@code r, r+s, ...}. So the cost is
+     * one convolution's, with no zeros inserted between gradient cells (which would cost
+     * {@code s^2} times as much).
+     */
+    private NDArray transposedConv(HostTensor weight, int groups, Geometry2d g, NDArray dy, long top, long left,
+                                   long h, long w) {
+        int sh = g.strideH();
+        int sw = g.strideW();
+        // Every phase covers q in [q0, q1): interleaved, rows [q0*sh, q1*sh) of xp.
+        long q0h = top / sh;
+        long q1h = Math.ceilDiv(top + h, sh);
+        long q0w = left / sw;
+        long q1w = Math.ceilDiv(left + w, sw);
+        int kh = weight.shape().dim(2);
+        int kw = weight.shape().dim(3);
+        long n = dy.getShape().get(0);
+        long channels = (long) weight.shape().dim(1) * groups;
+        NDList rows = new NDList();
+        for (int rh = 0; rh < sh; rh++) {
+            NDList phases = new NDList();
+            for (int rw = 0; rw < sw; rw++) {
+                int tapsH = rh < kh ? Math.ceilDiv(kh - rh, sh) : 0;
+                int tapsW = rw < kw ? Math.ceilDiv(kw - rw, sw) : 0;
+                if (tapsH == 0 || tapsW == 0) {
+                    phases.add(dy.getManager().zeros(new ai.djl.ndarray.types.Shape(n, channels, q1h - q0h, q1w - q0w)));
+                    continue;
+                }
+                int dh = sh == 1 ? g.dilationH() : 1;
+                int dw = sw == 1 ? g.dilationW() : 1;
+                NDArray kernel = view(phaseKernel(weight, groups, sh, sw, rh, rw), dy.getManager());
+                // Output t reads dy[q0 + t - (taps-1)*d + i*d] for taps i: pad (or, negative, crop) dy to that.
+                long padTop = (long) (tapsH - 1) * dh - q0h;
+                long padBottom = q1h - dy.getShape().get(2);
+                long padLeft = (long) (tapsW - 1) * dw - q0w;
+                long padRight = q1w - dy.getShape().get(3);
+                NDArray in = dy;
+                ai.djl.ndarray.types.Shape convPadding;
+                if (padTop == padBottom && padLeft == padRight && padTop >= 0 && padLeft >= 0) {
+                    convPadding = new ai.djl.ndarray.types.Shape(padTop, padLeft);
+                } else {
+                    in = dy.pad(new ai.djl.ndarray.types.Shape(padLeft, padRight, padTop, padBottom), 0);
+                    convPadding = new ai.djl.ndarray.types.Shape(0, 0);
+                }
+                phases.add(Conv2d.conv2d(in, kernel, null, new ai.djl.ndarray.types.Shape(1, 1), convPadding,
+                        new ai.djl.ndarray.types.Shape(dh, dw), groups).singletonOrThrow());
+            }
+            rows.add(sw == 1 ? phases.singletonOrThrow() : NDArrays.stack(phases, 4));
+        }
+        NDArray full;
+        if (sh == 1 && sw == 1) {
+            full = rows.singletonOrThrow();
+        } else {
+            // rows[rh] is [N, C, qh, qw(, sw)]; interleave to [N, C, qh, sh, qw, sw] = [N, C, qh*sh, qw*sw].
+            NDArray stacked = sh == 1 ? rows.singletonOrThrow() : NDArrays.stack(rows, 3);
+            full = stacked.reshape(n, channels, (q1h - q0h) * sh, (q1w - q0w) * sw);
+        }
+        long cropTop = top - q0h * sh;
+        long cropLeft = left - q0w * sw;
+        if (cropTop == 0 && cropLeft == 0 && h == full.getShape().get(2) && w == full.getShape().get(3)) {
+            return full;
+        }
+        return full.get(new NDIndex(":, :, " + cropTop + ":" + (cropTop + h) + ", " + cropLeft + ":" + (cropLeft + w)));
+    }
+
+    /**
+     * The kernel of phase {@code (rh, rw)}: taps {@code rh, rh+sh, ...} by {@code rw, rw+sw, ...}
+     * of {@code weight} ({@code [out, in/groups, kh, kw]}), flipped, with in and out channels
+     * swapped within each group ({@code [in, out/groups, ., .]}). Cached with the weight.
+     */
+    private NDArray phaseKernel(HostTensor weight, int groups, int sh, int sw, int rh, int rw) {
+        String key = "phase " + groups + " " + sh + "x" + sw + " " + rh + "," + rw;
+        return weights.derived(weight, key, wt -> {
+            long out = wt.getShape().get(0);
+            long in = wt.getShape().get(1);
+            long kh = wt.getShape().get(2);
+            long kw = wt.getShape().get(3);
+            NDArray swapped = wt.reshape(groups, out / groups, in, kh, kw).transpose(0, 2, 1, 3, 4)
+                    .reshape(in * groups, out / groups, kh, kw);
+            NDArray taps = swapped.get(new NDIndex(":, :, " + rh + ":" + kh + ":" + sh + ", " + rw + ":" + kw + ":" + sw));
+            return taps.flip(2, 3);
+        });
     }
 
     /** The VJP of a transposed convolution: a convolution of the (uncropped) output gradient. */

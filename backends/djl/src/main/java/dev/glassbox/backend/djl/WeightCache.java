@@ -8,17 +8,22 @@ import java.lang.ref.ReferenceQueue;
 import java.lang.ref.WeakReference;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.function.UnaryOperator;
 
 /**
  * Device copies of parameters, keyed by the identity of their {@link HostTensor} and held
  * weakly: a graph's weights are uploaded once per prepared model, and the modified weights
  * an LRP rule passes (a new HostTensor per layer, made once) are uploaded on first use and
- * freed once the rule drops them.
+ * freed once the rule drops them. Arrays derived from a parameter (a transposed convolution's
+ * rearranged kernel) are cached with it.
  */
 final class WeightCache implements AutoCloseable {
+    /** The key of the uploaded parameter itself among its arrays. */
+    private static final String UPLOADED = "";
+
     private final NDManager manager;
     private final ReferenceQueue<HostTensor> queue = new ReferenceQueue<>();
-    private final Map<Key, NDArray> arrays = new HashMap<>();
+    private final Map<Key, Map<String, NDArray>> arrays = new HashMap<>();
     private boolean closed;
 
     WeightCache(NDManager manager) {
@@ -49,23 +54,47 @@ final class WeightCache implements AutoCloseable {
 
     /** The array of {@code host} (not to be closed by the caller). */
     synchronized NDArray get(HostTensor host) {
-        if (closed) {
-            throw new IllegalStateException("prepared model is closed");
-        }
-        expunge();
-        Key probe = new Key(host, null);
-        NDArray a = arrays.get(probe);
+        return entry(host).get(UPLOADED);
+    }
+
+    /**
+     * {@code derive} applied to the array of {@code host}, computed once per {@code key} (not to
+     * be closed by the caller). {@code derive} runs in a scratch manager; only its result is kept.
+     */
+    synchronized NDArray derived(HostTensor host, String key, UnaryOperator<NDArray> derive) {
+        Map<String, NDArray> entry = entry(host);
+        NDArray a = entry.get(key);
         if (a == null) {
-            long[] dims = new long[host.shape().rank()];
-            for (int i = 0; i < dims.length; i++) {
-                dims[i] = host.shape().dim(i);
+            try (NDManager scratch = manager.newSubManager()) {
+                NDArray base = entry.get(UPLOADED).reshape(entry.get(UPLOADED).getShape());
+                base.attach(scratch);
+                a = derive.apply(base);
+                a.attach(manager);
             }
-            a = manager.create(host.data(), new Shape(dims));
-            arrays.put(new Key(host, queue), a);
+            entry.put(key, a);
         }
         return a;
     }
 
+    private Map<String, NDArray> entry(HostTensor host) {
+        if (closed) {
+            throw new IllegalStateException("prepared model is closed");
+        }
+        expunge();
+        Map<String, NDArray> entry = arrays.get(new Key(host, null));
+        if (entry == null) {
+            long[] dims = new long[host.shape().rank()];
+            for (int i = 0; i < dims.length; i++) {
+                dims[i] = host.shape().dim(i);
+            }
+            entry = new HashMap<>();
+            entry.put(UPLOADED, manager.create(host.data(), new Shape(dims)));
+            arrays.put(new Key(host, queue), entry);
+        }
+        return entry;
+    }
+
+    /** Number of parameters uploaded (for tests). */
     synchronized int size() {
         expunge();
         return arrays.size();
@@ -73,9 +102,9 @@ final class WeightCache implements AutoCloseable {
 
     private void expunge() {
         for (Object r; (r = queue.poll()) != null; ) {
-            NDArray a = arrays.remove(r);
-            if (a != null) {
-                a.close();
+            Map<String, NDArray> entry = arrays.remove(r);
+            if (entry != null) {
+                entry.values().forEach(NDArray::close);
             }
         }
     }

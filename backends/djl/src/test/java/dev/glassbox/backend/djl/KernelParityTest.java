@@ -104,6 +104,16 @@ class KernelParityTest {
                 x(2, 3, 8, 7)));
         cases.add(c("Conv2d dilation 2 groups 2 no bias", new Op.Conv2d(p(9, 4, 2, 3, 3), null, geo(1, 2, 2, 2, 2, 2), 2),
                 x(2, 4, 7, 7)));
+        cases.add(c("Conv2d 7x7 stride 2 pad 3 (resnet stem)", new Op.Conv2d(p(40, 4, 3, 7, 7), p(41, 4),
+                geo(2, 3, 3, 3, 3, 1), 1), x(2, 3, 13, 12)));
+        cases.add(c("Conv2d 1x1 stride 2 (kernel below stride)", new Op.Conv2d(p(42, 5, 3, 1, 1), null,
+                geo(2, 0, 0, 0, 0, 1), 1), x(2, 3, 7, 6)));
+        cases.add(c("Conv2d stride 3x1 pad asymmetric depthwise", new Op.Conv2d(p(43, 4, 1, 4, 3), p(44, 4),
+                new Geometry2d(3, 1, 1, 0, 2, 1, 1, 2), 4), x(2, 4, 11, 7)));
+        cases.add(c("Conv2d stride 2 dilation 2 (autograd)", new Op.Conv2d(p(45, 3, 2, 3, 3), null,
+                geo(2, 1, 1, 1, 1, 2), 1), x(1, 2, 9, 9)));
+        cases.add(c("ConvTranspose2d stride 3 kernel 2 (phases without taps)",
+                new Op.ConvTranspose2d(p(46, 3, 2, 2, 2), p(47, 2), geo(3, 0, 1, 1, 0, 1), 1, 1, 2), x(2, 3, 3, 4)));
         cases.add(c("ConvTranspose2d stride 2 pad 1 outpad 1",
                 new Op.ConvTranspose2d(p(10, 3, 4, 3, 3), p(11, 4), geo(2, 1, 1, 1, 1, 1), 1, 1, 1), x(2, 3, 4, 5)));
         cases.add(c("ConvTranspose2d groups 2 dilation 2 asymmetric",
@@ -133,6 +143,9 @@ class KernelParityTest {
         cases.add(c("GlobalAvgPool", new Op.GlobalAvgPool(), x(2, 3, 4, 5)));
         cases.add(c("GlobalMaxPool", new Op.GlobalMaxPool(), x(2, 3, 4, 5)));
         cases.add(c("GlobalMaxPool 1-D", new Op.GlobalMaxPool(), x(2, 3, 7)));
+        cases.add(c("Add", new Op.Add(), x(2, 3, 4), x(2, 3, 4)));
+        cases.add(c("Sub", new Op.Sub(), x(2, 3, 4), x(2, 3, 4)));
+        cases.add(c("Mul", new Op.Mul(), x(2, 3, 4), x(2, 3, 4)));
         cases.add(c("Add broadcast", new Op.Add(), x(2, 3, 4, 5), x(3, 1, 1)));
         cases.add(c("Sub broadcast", new Op.Sub(), x(3, 1, 5), x(2, 3, 4, 1)));
         cases.add(c("Mul broadcast", new Op.Mul(), x(2, 3, 4, 5), x(5)));

@@ -12,6 +12,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /** What LRP and deep Taylor share: bind a rule to every node, seed the target, walk back. */
 final class RelevancePropagation {
@@ -43,9 +44,12 @@ final class RelevancePropagation {
         Graph graph = ctx.model().graph();
         Node first = BaseRules.firstLayer(graph.nodes());
         Map<Node, NodeRule> bound = new IdentityHashMap<>();
+        Set<String> nonNegative = NonNegativeValues.of(graph);
         for (Node node : graph.nodes()) {
             String where = overrides.match(node.name()).isPresent() ? "--rule" : source;
-            bound.put(node, rules.create(assign(node, graph, first, overrides, composite, source), node, where));
+            boolean nonNegativeInput = !node.inputs().isEmpty() && nonNegative.contains(node.inputs().get(0));
+            bound.put(node, rules.create(assign(node, graph, first, overrides, composite, source), node, where,
+                    nonNegativeInput));
         }
         var kernels = ctx.model().kernels();
         HostTensor logits = ctx.trace().output().toHost();

@@ -44,25 +44,35 @@ final class Rules {
 
     /** The rule {@code spec} bound to {@code node}; an error naming {@code where} if it does not fit. */
     NodeRule create(RuleSpec spec, Node node, String where) {
+        return create(spec, node, where, false);
+    }
+
+    /**
+     * As {@link #create(RuleSpec, Node, String)}, knowing whether the node's input is
+     * non-negative for every model input ({@link NonNegativeValues}): then the sign-split rules
+     * leave out their {@code x-} terms, which are exactly zero.
+     */
+    NodeRule create(RuleSpec spec, Node node, String where, boolean nonNegativeInput) {
         return switch (spec.name()) {
             case "epsilon" -> {
                 double e = param(spec, 0, settings.epsilon(), 1, where);
                 requireNonNegative(spec, e, where);
                 yield linear(spec, node, where, layer -> epsilonOverInputs((float) e));
             }
-            case "zplus" -> noParams(spec, where, linear(spec, node, where, layer -> alphaBeta(layer, 1, 0)));
+            case "zplus" -> noParams(spec, where, linear(spec, node, where,
+                    layer -> alphaBeta(layer, 1, 0, nonNegativeInput)));
             case "alpha-beta" -> {
                 double a = param(spec, 0, settings.alpha(), 2, where);
                 double b = param(spec, 1, settings.beta(), 2, where);
                 if (a < 0 || b < 0 || Math.abs(a - b - 1) > 1e-9) {
                     throw new InvalidOptionException("rule " + spec + " needs alpha - beta = 1 and both >= 0", where);
                 }
-                yield linear(spec, node, where, layer -> alphaBeta(layer, (float) a, (float) b));
+                yield linear(spec, node, where, layer -> alphaBeta(layer, (float) a, (float) b, nonNegativeInput));
             }
             case "gamma" -> {
                 double g = param(spec, 0, settings.gamma(), 1, where);
                 requireNonNegative(spec, g, where);
-                yield linear(spec, node, where, layer -> gamma(layer, g));
+                yield linear(spec, node, where, layer -> gamma(layer, g, nonNegativeInput));
             }
             case "zbox" -> {
                 double l = param(spec, 0, settings.low(), 2, where);
@@ -124,17 +134,18 @@ final class Rules {
      * contributions {@code x+ W+ (+ b+)} and {@code x- W-}, negative ones {@code x+ W- (+ b-)}
      * and {@code x- W+}.
      */
-    private NodeRule alphaBeta(Op.Linear layer, float a, float b) {
+    private NodeRule alphaBeta(Op.Linear layer, float a, float b, boolean nonNegativeInput) {
         Op.Linear pos = modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
-        Op.Linear negNoBias = modified.modify(layer, "w-", w -> Math.min(w, 0), null);
-        Op.Linear neg = modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
-        Op.Linear posNoBias = modified.modify(layer, "w+", w -> Math.max(w, 0), null);
+        Op.Linear negNoBias = nonNegativeInput ? null : modified.modify(layer, "w-", w -> Math.min(w, 0), null);
+        Op.Linear neg = b == 0f ? null : modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
+        Op.Linear posNoBias = b == 0f || nonNegativeInput ? null
+                : modified.modify(layer, "w+", w -> Math.max(w, 0), null);
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
-            Tensor xp = k.clamp(x, 0f, Float.POSITIVE_INFINITY, sc);
-            Tensor xn = k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
+            Tensor xp = positivePart(k, x, nonNegativeInput, sc);
+            Tensor xn = negativePart(k, x, nonNegativeInput, sc);
             Tensor r = step.upstream();
             Tensor relevance = k.scale(twoPaths(k, sc, r, xp, pos, xn, negNoBias, null), a, sc);
             if (b != 0f) {
@@ -146,33 +157,49 @@ final class Rules {
 
     /**
      * {@code x1 * l1^T(s) + x2 * l2^T(s)} with {@code s = mask * R / stab(l1(x1) + l2(x2))}:
-     * the shape every sign-split rule shares.
+     * the shape every sign-split rule shares. A null {@code x2} (the negative part of a
+     * non-negative input) leaves out its path, which is exactly zero.
      */
     private static Tensor twoPaths(Kernels k, TensorScope sc, Tensor r, Tensor x1, Op.Linear l1, Tensor x2,
                                    Op.Linear l2, Tensor mask) {
         Tensor z1 = k.forward(l1, List.of(x1), sc);
-        Tensor z2 = k.forward(l2, List.of(x2), sc);
-        Tensor s = k.divide(r, k.stabilize(k.add(z1, z2, sc), STABILIZER, sc), sc);
+        Tensor z2 = x2 == null ? null : k.forward(l2, List.of(x2), sc);
+        Tensor s = k.divide(r, k.stabilize(z2 == null ? z1 : k.add(z1, z2, sc), STABILIZER, sc), sc);
         if (mask != null) {
             s = k.multiply(s, mask, sc);
         }
         Tensor c1 = k.multiply(x1, vjp(k, l1, x1, z1, s, sc), sc);
+        if (x2 == null) {
+            return c1;
+        }
         Tensor c2 = k.multiply(x2, vjp(k, l2, x2, z2, s, sc), sc);
         return k.add(c1, c2, sc);
     }
 
+    /** {@code x+}: {@code x} itself when it is non-negative anyway. */
+    private static Tensor positivePart(Kernels k, Tensor x, boolean nonNegative, TensorScope sc) {
+        return nonNegative ? x : k.clamp(x, 0f, Float.POSITIVE_INFINITY, sc);
+    }
+
+    /** {@code x-}: null (no path) when {@code x} is non-negative. */
+    private static Tensor negativePart(Kernels k, Tensor x, boolean nonNegative, TensorScope sc) {
+        return nonNegative ? null : k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
+    }
+
     /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
-    private NodeRule gamma(Op.Linear layer, double g) {
+    private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput) {
         Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
-        Op.Linear upNoBias = modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
-        Op.Linear downNoBias = modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
+        Op.Linear upNoBias = nonNegativeInput ? null
+                : modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
+        Op.Linear downNoBias = nonNegativeInput ? null
+                : modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
-            Tensor xp = k.clamp(x, 0f, Float.POSITIVE_INFINITY, sc);
-            Tensor xn = k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
+            Tensor xp = positivePart(k, x, nonNegativeInput, sc);
+            Tensor xn = negativePart(k, x, nonNegativeInput, sc);
             Tensor o = step.output();
             Tensor outPositive = k.positiveMask(o, sc);
             Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);

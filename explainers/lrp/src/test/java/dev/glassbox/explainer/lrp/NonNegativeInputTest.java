@@ -1,0 +1,90 @@
+package dev.glassbox.explainer.lrp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.glassbox.api.backend.Backend;
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.explain.NodeStep;
+import dev.glassbox.api.graph.Geometry2d;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.graph.ValueInfo;
+import dev.glassbox.api.lrp.RuleDefaults;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.java.JavaBackend;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The sign-split rules leave out their x- terms on inputs that cannot be negative, with no change in result. */
+class NonNegativeInputTest {
+
+    private static final Backend JAVA = new JavaBackend(1);
+
+    private static HostTensor random(Random r, int... dims) {
+        Shape s = Shape.of(dims);
+        float[] v = new float[s.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) r.nextGaussian();
+        }
+        return HostTensor.wrap(s, v);
+    }
+
+    @Test
+    void valuesThatCannotBeNegativeAreFoundThroughPoolingShapeOpsAndSums() {
+        Random r = new Random(1);
+        Geometry2d unit = Geometry2d.UNIT;
+        Graph graph = new Graph("g", List.of(new ValueInfo("x", Shape.of(2, 4, 4))), List.of(
+                new Node("conv", new Op.Conv2d(random(r, 3, 2, 1, 1), null, unit, 1), List.of("x"), "c"),
+                new Node("relu", new Op.Relu(), List.of("c"), "a"),
+                new Node("pool", new Op.MaxPool2d(2, 2, new Geometry2d(2, 2, 0, 0, 0, 0, 1, 1)), List.of("a"), "p"),
+                new Node("sum", new Op.Add(), List.of("p", "p"), "s"),
+                new Node("diff", new Op.Sub(), List.of("p", "p"), "d"),
+                new Node("clip", new Op.Clip(0f, 6f), List.of("d"), "k"),
+                new Node("flatten", new Op.Flatten(1), List.of("s"), "f")), List.of("f"));
+        assertEquals(Set.of("a", "p", "s", "k", "f"), NonNegativeValues.of(graph));
+    }
+
+    @Test
+    void signSplitRulesGiveTheSameRelevanceWithAndWithoutTheXMinusTerms() {
+        Random r = new Random(7);
+        Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4),
+                new Geometry2d(2, 2, 1, 1, 1, 1, 1, 1), 1);
+        Graph graph = new Graph("g", List.of(new ValueInfo("x", Shape.of(3, 6, 6))),
+                List.of(new Node("conv", conv, List.of("x"), "y")), List.of("y"));
+        Rules rules = new Rules(new ModifiedParameters(), new RuleDefaults(1e-6, 0.25, 0, 1, 2, 1), name -> null);
+        HostTensor x = random(r, 2, 3, 6, 6);
+        float[] nonNegative = x.data().clone();
+        for (int i = 0; i < nonNegative.length; i++) {
+            nonNegative[i] = Math.abs(nonNegative[i]) * (i % 5 == 0 ? 0 : 1);
+        }
+        HostTensor input = HostTensor.wrap(x.shape(), nonNegative);
+        Node node = graph.nodes().get(0);
+        try (PreparedModel model = JAVA.prepare(graph); TensorScope scope = model.openScope()) {
+            Kernels k = model.kernels();
+            Tensor in = k.upload(input, scope);
+            Tensor out = k.forward(conv, List.of(in), scope);
+            Tensor upstream = k.upload(random(r, 2, 4, 3, 3), scope);
+            for (String rule : List.of("zplus", "alpha-beta", "gamma")) {
+                float[] general = relevance(rules, RuleSpec.parse(rule, "test"), node, false, in, out, upstream, k, scope);
+                float[] shortcut = relevance(rules, RuleSpec.parse(rule, "test"), node, true, in, out, upstream, k, scope);
+                // Equal as numbers (x = 0 times a negative gradient may be -0 on one side only).
+                for (int i = 0; i < general.length; i++) {
+                    assertEquals(0, Float.compare(general[i] + 0f, shortcut[i] + 0f), rule + " at " + i);
+                }
+            }
+        }
+    }
+
+    private static float[] relevance(Rules rules, RuleSpec spec, Node node, boolean nonNegative, Tensor in, Tensor out,
+                                     Tensor upstream, Kernels k, TensorScope scope) {
+        return rules.create(spec, node, "test", nonNegative)
+                .propagate(new NodeStep(node, List.of(in), out, upstream, k, scope)).get(0).toHost().data();
+    }
+}
