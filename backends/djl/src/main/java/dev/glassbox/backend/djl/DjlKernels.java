@@ -122,6 +122,8 @@ final class DjlKernels implements Kernels {
                     Shape xs = shapes.get(0);
                     yield List.of(dy.broadcast(djl(xs)).div((float) (xs.size() / ((long) xs.dim(0) * xs.dim(1)))));
                 }
+                case Op.MaxPool2d m when tiles(m, shapes.get(0), out) ->
+                        List.of(tiledMaxPoolGradient(m, x.get(0), dy, shapes.get(0), out));
                 case Op.Flatten _, Op.Reshape _ -> List.of(dy.reshape(djl(shapes.get(0))));
                 default -> autograd(x, dy, leaves -> forward(op, leaves, shapes, out, tmp), tmp);
             };
@@ -445,8 +447,7 @@ final class DjlKernels implements Kernels {
 
     private static NDArray maxPool(Op.MaxPool2d m, NDArray x, Shape in, Shape out) {
         Geometry2d g = m.geometry();
-        NDArray xp = x.pad(new ai.djl.ndarray.types.Shape(poolPadding(in, out, m.kernelH(), m.kernelW(), g)),
-                Double.NEGATIVE_INFINITY);
+        NDArray xp = padded(x, poolPadding(in, out, m.kernelH(), m.kernelW(), g), Double.NEGATIVE_INFINITY);
         if (g.dilationH() == 1 && g.dilationW() == 1) {
             return Pool.maxPool2d(xp, new ai.djl.ndarray.types.Shape(m.kernelH(), m.kernelW()),
                     new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), new ai.djl.ndarray.types.Shape(0, 0),
@@ -459,11 +460,44 @@ final class DjlKernels implements Kernels {
         return y;
     }
 
+    /** {@code x} padded by {@code [left, right, top, bottom]} (negative crops); itself when all are 0. */
+    private static NDArray padded(NDArray x, long[] pads, double value) {
+        for (long p : pads) {
+            if (p != 0) {
+                return x.pad(new ai.djl.ndarray.types.Shape(pads), value);
+            }
+        }
+        return x;
+    }
+
+    /** Whether the windows tile the input exactly: kernel = stride, no padding, no dilation, no remainder. */
+    private static boolean tiles(Op.MaxPool2d m, Shape in, Shape out) {
+        Geometry2d g = m.geometry();
+        return g.strideH() == m.kernelH() && g.strideW() == m.kernelW() && g.dilationH() == 1 && g.dilationW() == 1
+                && g.padTop() == 0 && g.padLeft() == 0 && g.padBottom() == 0 && g.padRight() == 0
+                && (long) out.dim(2) * m.kernelH() == in.dim(2) && (long) out.dim(3) * m.kernelW() == in.dim(3);
+    }
+
+    /**
+     * The max-pooling VJP on tiling windows, without autograd: each window's cells side by
+     * side, {@code dy} to the first maximal one (row-major, as PyTorch and the Java backend).
+     */
+    private static NDArray tiledMaxPoolGradient(Op.MaxPool2d m, NDArray x, NDArray dy, Shape in, Shape out) {
+        long n = in.dim(0);
+        long c = in.dim(1);
+        long oh = out.dim(2);
+        long ow = out.dim(3);
+        int kh = m.kernelH();
+        int kw = m.kernelW();
+        NDArray cells = x.reshape(n, c, oh, kh, ow, kw).transpose(0, 1, 2, 4, 3, 5).reshape(n, c, oh, ow, (long) kh * kw);
+        NDArray routed = cells.argMax(4).oneHot(kh * kw).mul(dy.expandDims(4));
+        return routed.reshape(n, c, oh, ow, kh, kw).transpose(0, 1, 2, 4, 3, 5).reshape(djl(in));
+    }
+
     private static NDArray avgPool(Op.AvgPool2d a, NDArray x, Shape in, Shape out, NDManager tmp) {
         Geometry2d g = a.geometry();
         long[] p = poolPadding(in, out, a.kernelH(), a.kernelW(), g);
-        ai.djl.ndarray.types.Shape pads = new ai.djl.ndarray.types.Shape(p);
-        NDArray xp = x.pad(pads, 0);
+        NDArray xp = padded(x, p, 0);
         // The cells that count: the input, and with countIncludePad its declared padding too
         // (never the extension ceil mode adds).
         NDArray ones = tmp.ones(new ai.djl.ndarray.types.Shape(1, 1, in.dim(2), in.dim(3)));

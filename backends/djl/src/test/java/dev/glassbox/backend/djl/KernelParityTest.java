@@ -132,6 +132,10 @@ class KernelParityTest {
         cases.add(c("Clip", new Op.Clip(-0.5f, 0.7f), x(3, 4, 5)));
         cases.add(c("Clip open below", new Op.Clip(Float.NEGATIVE_INFINITY, 0.3f), x(3, 4, 5)));
         cases.add(c("MaxPool2d 2x2", new Op.MaxPool2d(2, 2, geo(2, 0, 0, 0, 0, 1)), x(2, 3, 6, 7)));
+        cases.add(c("MaxPool2d 2x2 tiling", new Op.MaxPool2d(2, 2, geo(2, 0, 0, 0, 0, 1)), x(2, 3, 6, 8)));
+        // ReLU outputs tie at 0: the gradient goes to the first maximal cell of each window.
+        cases.add(c("MaxPool2d 3x2 tiling with ties", new Op.MaxPool2d(3, 2, new Geometry2d(3, 2, 0, 0, 0, 0, 1, 1)),
+                r -> HostTensor.wrap(Shape.of(2, 2, 6, 4), relu(random(r, 2, 2, 6, 4)))));
         cases.add(c("MaxPool2d 3x3 pad 1 ceil", new Op.MaxPool2d(3, 3, geo(2, 1, 1, 1, 1, 1), true), x(2, 3, 8, 7)));
         cases.add(c("MaxPool2d asymmetric pad", new Op.MaxPool2d(2, 3, geo(1, 0, 1, 1, 0, 1)), x(2, 2, 5, 6)));
         cases.add(c("MaxPool2d dilation 2", new Op.MaxPool2d(2, 2, geo(1, 1, 1, 1, 1, 2)), x(2, 2, 6, 6)));
@@ -180,6 +184,14 @@ class KernelParityTest {
         cases.add(c("LogSoftmax", new Op.LogSoftmax(1), x(3, 7)));
         cases.add(c("LogSoftmax over trailing axes", new Op.LogSoftmax(2, true), x(2, 3, 4, 5)));
         return cases;
+    }
+
+    private static float[] relu(HostTensor t) {
+        float[] d = t.data();
+        for (int i = 0; i < d.length; i++) {
+            d[i] = Math.max(d[i], 0f);
+        }
+        return d;
     }
 
     private static float[] scaled(HostTensor t, float f) {
