@@ -3,10 +3,10 @@ package dev.glassbox.launcher;
 import java.time.Duration;
 
 /**
- * One runtime per test JVM for the suites that compare backends. libtorch loads once per JVM,
- * into the class loader of the first djl bundle that asks, so a second runtime in the same
- * JVM sees the djl backend unavailable; failsafe runs these suites in a JVM of their own
- * (the {@code backends} execution in the launcher's pom), sharing this runtime.
+ * One runtime per test JVM for the suites that need the djl backend. libtorch loads once per
+ * JVM, into the class loader of the first glassbox-djl-pytorch bundle that asks, so a second
+ * runtime in the same JVM sees the djl backend unavailable; failsafe runs these suites in a JVM
+ * of their own (the {@code backends} execution in the launcher's pom), sharing this runtime.
  */
 final class SharedRuntime {
     private static GlassboxRuntime runtime;

@@ -9,6 +9,7 @@ import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.graph.Node;
+import dev.glassbox.djl.pytorch.PyTorchLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.osgi.framework.BundleContext;

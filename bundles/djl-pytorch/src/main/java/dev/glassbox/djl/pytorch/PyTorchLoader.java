@@ -1,4 +1,4 @@
-package dev.glassbox.backend.djl;
+package dev.glassbox.djl.pytorch;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtEngineProvider;
@@ -7,6 +7,7 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.UUID;
 
 /**
  * Starts DJL's PyTorch engine offline from a directory that holds libtorch (the files of
@@ -24,15 +25,22 @@ import java.nio.file.StandardCopyOption;
  *       resource lookups.</li>
  * </ul>
  *
- * Native libraries load once per JVM: a second class loader (this bundle updated or
- * reinstalled) cannot load them again, and reports that as the reason it is unavailable.
+ * The JNI libraries bind to the class loader of the DJL classes that load them, this
+ * bundle's, and load once per JVM. DJL keeps the engine in a static field of its provider, so
+ * every caller in this class loader (a backend bundle updated or reinstalled any number of
+ * times) gets the same working engine. Another class loader (this bundle updated, reinstalled,
+ * or started in a second runtime in the same JVM) cannot load them again: it is refused with
+ * that reason before it tries, as a JVM-wide claim (a system property) is taken first.
  */
-final class PyTorchLoader {
-    static final String PYTORCH_VERSION = "2.7.1";
-    static final String DJL_VERSION = "0.36.0";
+public final class PyTorchLoader {
+    public static final String PYTORCH_VERSION = "2.7.1";
+    public static final String DJL_VERSION = "0.36.0";
     private static final String CLASSIFIER = "linux-x86_64";
     /** DJL reads it from the environment, else from the system properties. */
     private static final String LIBRARY_PATH = "PYTORCH_LIBRARY_PATH";
+    /** System property: which instance of this class (one per class loader) owns the natives. */
+    static final String NATIVES_OWNER = "glassbox.djl.pytorch.natives.owner";
+    private static final String INSTANCE = UUID.randomUUID().toString();
 
     private PyTorchLoader() {
     }
@@ -42,13 +50,19 @@ final class PyTorchLoader {
      * @param cacheDir DJL's cache (writable): the engine cache and the JNI glue go here
      * @param threads  PyTorch's intra-op threads, 0 for its default
      */
-    static Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
+    public static Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
         if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch")))) {
             throw new IOException("no libtorch in " + libDir);
         }
         if (!System.getProperty("os.name", "").startsWith("Linux") || !"amd64".equals(System.getProperty("os.arch"))) {
             throw new IOException("only linux-x86_64 natives are assembled, this is "
                     + System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+        }
+        Object owner = System.getProperties().putIfAbsent(NATIVES_OWNER, INSTANCE);
+        if (owner != null && !owner.equals(INSTANCE)) {
+            throw new IOException("libtorch was loaded in this JVM by an earlier instance of the glassbox-djl-pytorch"
+                    + " bundle (updated, reinstalled, or in another runtime); native libraries load once per JVM:"
+                    + " restart the runtime to use djl");
         }
         setIfAbsent("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
