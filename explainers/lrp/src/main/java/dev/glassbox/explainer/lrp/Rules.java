@@ -8,6 +8,7 @@ import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.lrp.Rule;
 import dev.glassbox.api.lrp.RuleDefaults;
 import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import java.util.ArrayList;
@@ -85,7 +86,8 @@ final class Rules {
             case "wsquare" -> noParams(spec, where, linear(spec, node, where,
                     layer -> inputIndependent(layer, "wsquare", w -> w * w, b -> b * b)));
             case "flat" -> noParams(spec, where, linear(spec, node, where,
-                    layer -> inputIndependent(layer, "flat", w -> 1, null)));
+                    layer -> layer instanceof Op.Conv2d conv && conv.groups() == 1 ? flatConvolution(conv)
+                            : inputIndependent(layer, "flat", w -> 1, null)));
             case "pass" -> {
                 noParams(spec, where, null);
                 if (node.op().arity() != 1) {
@@ -147,7 +149,10 @@ final class Rules {
             Tensor xp = positivePart(k, x, nonNegativeInput, sc);
             Tensor xn = negativePart(k, x, nonNegativeInput, sc);
             Tensor r = step.upstream();
-            Tensor relevance = k.scale(twoPaths(k, sc, r, xp, pos, xn, negNoBias, null), a, sc);
+            Tensor relevance = twoPaths(k, sc, r, xp, pos, xn, negNoBias, null);
+            if (a != 1f) {
+                relevance = k.scale(relevance, a, sc);
+            }
             if (b != 0f) {
                 relevance = k.subtract(relevance, k.scale(twoPaths(k, sc, r, xp, neg, xn, posNoBias, null), b, sc), sc);
             }
@@ -244,15 +249,49 @@ final class Rules {
         };
     }
 
+    /**
+     * {@code flat} on a convolution without groups. With every weight 1, each output channel of
+     * {@code z = layer(1; 1, 0)} is the input channel count times the window's cell count, and
+     * {@code layer^T(s; 1)} is the same in every input channel: the window transposed over the
+     * channel sum of {@code s}. So one-channel convolutions do the work of the full
+     * {@code Cout x Cin} ones ({@code z} is exact either way: it counts whole numbers).
+     */
+    private static NodeRule flatConvolution(Op.Conv2d conv) {
+        Shape w = conv.weight().shape();
+        float[] ones = new float[w.dim(2) * w.dim(3)];
+        Arrays.fill(ones, 1f);
+        Op.Conv2d window = new Op.Conv2d(HostTensor.wrap(Shape.of(1, 1, w.dim(2), w.dim(3)), ones), null,
+                conv.geometry(), 1);
+        Op.ReduceSum channelSum = new Op.ReduceSum(List.of(1), true);
+        Op.Expand toOutputs = new Op.Expand(List.of(1, w.dim(0), 1, 1));
+        Op.Expand toInputs = new Op.Expand(List.of(1, w.dim(1), 1, 1));
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Shape in = step.inputs().get(0).shape();
+            Tensor one = filled(k, Shape.of(in.dim(0), 1, in.dim(2), in.dim(3)), 1f, sc);
+            Tensor cells = k.forward(window, List.of(one), sc);
+            Tensor z = k.forward(toOutputs, List.of(k.scale(cells, w.dim(1), sc)), sc);
+            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
+            Tensor summed = k.forward(channelSum, List.of(s), sc);
+            Tensor back = k.inputGradients(window, List.of(one), cells, summed, sc).get(0);
+            return List.of(k.forward(toInputs, List.of(back), sc));
+        };
+    }
+
     /** {@code layer^T(s)}: the layer's vector-Jacobian product at {@code x}, where it output {@code y}. */
     private static Tensor vjp(Kernels k, Op.Linear layer, Tensor x, Tensor y, Tensor s, TensorScope sc) {
         return k.inputGradients(layer, List.of(x), y, s, sc).get(0);
     }
 
     private static Tensor filled(Kernels k, Tensor like, float value, TensorScope sc) {
-        float[] v = new float[like.shape().size()];
+        return filled(k, like.shape(), value, sc);
+    }
+
+    private static Tensor filled(Kernels k, Shape shape, float value, TensorScope sc) {
+        float[] v = new float[shape.size()];
         Arrays.fill(v, value);
-        return k.upload(HostTensor.wrap(like.shape(), v), sc);
+        return k.upload(HostTensor.wrap(shape, v), sc);
     }
 
     private static NodeRule linear(RuleSpec spec, Node node, String where,
