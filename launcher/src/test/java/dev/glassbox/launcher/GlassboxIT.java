@@ -260,8 +260,7 @@ class GlassboxIT {
     @Test
     void fileInstallDeploysAndRemovesBundles(@TempDir Path deploy) throws Exception {
         long t0 = System.nanoTime();
-        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).deployDir(deploy)
-                .startTimeout(Duration.ofSeconds(30)).build()) {
+        try (GlassboxRuntime rt = runtimeWatching(deploy)) {
             ExplanationService service = rt.service();
             System.out.println("runtime start to service: " + (System.nanoTime() - t0) / 1_000_000 + " ms");
             assertFalse(hasOcclusion(service));
@@ -279,11 +278,15 @@ class GlassboxIT {
         }
     }
 
+    /** A runtime of its own whose FileInstall watches {@code deploy} (configurations, bundles). */
+    private static GlassboxRuntime runtimeWatching(Path deploy) throws Exception {
+        return GlassboxRuntime.builder().home(HOME).deployDir(deploy).startTimeout(Duration.ofSeconds(30)).build();
+    }
+
     @Test
     void compositesComeFromFilesAndFromConfigAdmin(@TempDir Path tmp) throws Exception {
         Path deploy = Files.createDirectories(tmp.resolve("deploy"));
-        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).deployDir(deploy)
-                .startTimeout(Duration.ofSeconds(30)).build()) {
+        try (GlassboxRuntime rt = runtimeWatching(deploy)) {
             ExplanationService service = rt.service();
             var model = service.loadModel(ROOT.resolve("models/fashion-mnist-cnn.onnx"));
             HostTensor all = Npy.read(ROOT.resolve("models/samples/samples.npy"));
@@ -332,8 +335,7 @@ class GlassboxIT {
     @Test
     void theDefaultBackendIsConfigurable(@TempDir Path tmp) throws Exception {
         Path deploy = Files.createDirectories(tmp.resolve("deploy"));
-        try (GlassboxRuntime rt = GlassboxRuntime.builder().home(HOME).deployDir(deploy)
-                .startTimeout(Duration.ofSeconds(30)).build()) {
+        try (GlassboxRuntime rt = runtimeWatching(deploy)) {
             ExplanationService service = rt.service();
             var model = service.loadModel(ROOT.resolve("models/fashion-mnist-cnn.onnx"));
             HostTensor x = Npy.read(ROOT.resolve("models/samples/samples.npy"));
