@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.Map;
 import java.util.WeakHashMap;
 import java.util.function.DoubleUnaryOperator;
+import java.util.function.Supplier;
 
 /**
  * Layers with elementwise-modified parameters ({@code W+}, {@code W + g W+}, {@code W^2}, ...),
@@ -23,10 +24,14 @@ final class ModifiedParameters {
      *
      * @param key names the modification, e.g. {@code "gamma+0.25"}; equal keys mean equal results
      */
-    synchronized Op.Linear modify(Op.Linear layer, String key, DoubleUnaryOperator f, DoubleUnaryOperator g) {
-        return cache.computeIfAbsent(layer, l -> new HashMap<>())
-                .computeIfAbsent(key, k -> layer.withParameters(map(layer.weight(), f),
-                        g == null || layer.bias() == null ? null : map(layer.bias(), g)));
+    Op.Linear modify(Op.Linear layer, String key, DoubleUnaryOperator f, DoubleUnaryOperator g) {
+        return derive(layer, key, () -> layer.withParameters(map(layer.weight(), f),
+                g == null || layer.bias() == null ? null : map(layer.bias(), g)));
+    }
+
+    /** A layer derived from {@code layer} in another way, made once per {@code key} and kept as long. */
+    synchronized Op.Linear derive(Op.Linear layer, String key, Supplier<Op.Linear> make) {
+        return cache.computeIfAbsent(layer, l -> new HashMap<>()).computeIfAbsent(key, k -> make.get());
     }
 
     private static HostTensor map(HostTensor t, DoubleUnaryOperator f) {

@@ -256,12 +256,14 @@ final class Rules {
      * channel sum of {@code s}. So one-channel convolutions do the work of the full
      * {@code Cout x Cin} ones ({@code z} is exact either way: it counts whole numbers).
      */
-    private static NodeRule flatConvolution(Op.Conv2d conv) {
+    private NodeRule flatConvolution(Op.Conv2d conv) {
         Shape w = conv.weight().shape();
-        float[] ones = new float[w.dim(2) * w.dim(3)];
-        Arrays.fill(ones, 1f);
-        Op.Conv2d window = new Op.Conv2d(HostTensor.wrap(Shape.of(1, 1, w.dim(2), w.dim(3)), ones), null,
-                conv.geometry(), 1);
+        // Kept with the layer, so backends keep its device copy across requests.
+        Op.Linear window = modified.derive(conv, "flat window", () -> {
+            float[] ones = new float[w.dim(2) * w.dim(3)];
+            Arrays.fill(ones, 1f);
+            return conv.withParameters(HostTensor.wrap(Shape.of(1, 1, w.dim(2), w.dim(3)), ones), null);
+        });
         Op.ReduceSum channelSum = new Op.ReduceSum(List.of(1), true);
         Op.Expand toOutputs = new Op.Expand(List.of(1, w.dim(0), 1, 1));
         Op.Expand toInputs = new Op.Expand(List.of(1, w.dim(1), 1, 1));
