@@ -25,7 +25,6 @@ The script is deterministic (fixed seeds, single-process CPU training, determini
 algorithms) and idempotent: it overwrites its outputs on every run.
 """
 
-import gzip
 import json
 import os
 import struct
@@ -38,8 +37,9 @@ import onnx
 import torch
 from torch import nn
 
+from fashion_mnist import read_idx
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA_DIR = os.environ.get("FASHION_MNIST_DIR", "/usr/share/datasets/fashion-mnist")
 MODEL_DIR = os.path.join(ROOT, "models")
 SAMPLE_DIR = os.path.join(MODEL_DIR, "samples")
 ONNX_PATH = os.path.join(MODEL_DIR, "fashion-mnist-cnn.onnx")
@@ -52,22 +52,6 @@ BATCH = 128
 LR = 1e-3
 SEED = 0
 ALLOWED_OPS = {"Conv", "Relu", "MaxPool", "Flatten", "Gemm"}
-
-
-def read_idx(name):
-    """Read an idx ubyte file (optionally gzipped) into a numpy uint8 array."""
-    path = os.path.join(DATA_DIR, name)
-    if not os.path.exists(path) and os.path.exists(path + ".gz"):
-        path += ".gz"
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    zero, dtype, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte idx file")
-    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    arr = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
-    return arr.reshape(shape)
 
 
 def load_split(prefix):

@@ -19,11 +19,12 @@ import picocli.CommandLine.Unmatched;
 
 @Command(name = "actmax", description = {
         "Activation maximization: the input that maximizes a class logit (--target), or a neuron or channel of a node.",
-        "Starts from noise, from zeros, or from the mean of real examples (--start FILE), which is then also the data"
-                + " prior that --data-weight pulls the image back to.",
+        "Starts from noise, from zeros, or from real examples (--start FILE): from a .npy of examples, each image starts"
+                + " at the mean of the --prior-top examples that score highest on its objective, steps along their"
+                + " covariance, and --data-weight pulls it back to that mean.",
         "Other options of the actmax method follow as --name value (see glassbox list): --step-size, --noise, --l2,"
                 + " --tv, --jitter, --zoom, --views, --blur-every, --blur, --clip, --low, --high, --decorrelate,"
-                + " --data-weight, --objective."})
+                + " --data-weight, --prior-top, --covariance, --objective."})
 final class ActmaxCommand extends BaseCommand {
 
     @Option(names = "--model", required = true, paramLabel = "M", description = "the model (.onnx)")
@@ -48,8 +49,9 @@ final class ActmaxCommand extends BaseCommand {
     Integer seed;
 
     @Option(names = "--start", paramLabel = "noise|zero|FILE", defaultValue = "noise",
-            description = "start image: zeros plus the method's --noise (default), exact zeros, or the mean of the"
-                    + " examples in FILE (.npy batch or an image), which also becomes the data prior")
+            description = "start image: zeros plus the method's --noise (default), exact zeros, or real examples in FILE:"
+                    + " a .npy batch (the data prior: each image starts at the mean of the examples that score highest"
+                    + " on its objective) or an image (the start and the prior)")
     String start;
 
     @Option(names = "--out", required = true, paramLabel = "X.npy", description = "the images, float32 [N, ...input item]")
@@ -91,7 +93,11 @@ final class ActmaxCommand extends BaseCommand {
         if (startKind.equals("zero")) {
             options.putIfAbsent("noise", "0");
         } else if (!startKind.equals("noise")) {
-            existing(Path.of(startKind));
+            Path file = existing(Path.of(startKind));
+            if (file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".npy")) {
+                options.putIfAbsent("prior", file.toAbsolutePath().toString());
+                options.putIfAbsent("init", "prior");
+            }
         }
         existing(model);
         try (GlassboxRuntime rt = startRuntime()) {

@@ -35,6 +35,8 @@ final class DemoCommand extends BaseCommand {
 
     private static final String MODEL = "fashion-mnist-cnn";
     private static final double OVERLAY_ALPHA = 0.8;
+    /** Real training images, the data prior of the actmax gallery. */
+    static final String PRIOR = "prior/fashion-mnist-train-2000.npy";
 
     @Option(names = "--out", paramLabel = "DIR", defaultValue = "demo-out", description = "output directory (default ${DEFAULT-VALUE})")
     Path outDir;
@@ -95,7 +97,8 @@ final class DemoCommand extends BaseCommand {
             }
             String gallery = "";
             if (service.explainers().stream().anyMatch(e -> e.id().equals(ActivationMaximization.METHOD))) {
-                gallery = ActmaxGallery.html(ActmaxGallery.make(service, graph, batch, outDir, common.backend,
+                gallery = ActmaxGallery.html(ActmaxGallery.make(service, graph, existing(models.resolve(PRIOR)),
+                        outDir, common.backend,
                         line -> {
                             if (!common.quiet) {
                                 err().println("demo: " + line);

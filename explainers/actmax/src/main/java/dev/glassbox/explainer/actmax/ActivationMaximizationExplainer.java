@@ -12,8 +12,6 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
-import dev.glassbox.io.Npy;
-import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -29,7 +27,8 @@ import org.osgi.service.component.annotations.Component;
  * back through the shared propagator from the objective's value, take the gradient back from
  * the views and average it, scale it to unit RMS (so that the regularizers' weights mean the
  * same whatever the objective's scale), add the regularizers' descent directions (L2 decay,
- * total variation, distance to the data prior), precondition the sum (the decorrelated Fourier
+ * total variation, distance to the data prior), precondition the sum (by the covariance of the
+ * prior's real examples, see {@link DataPrior}, or else the decorrelated Fourier
  * parameterization), and move the image by {@code --step-size} times that direction scaled to
  * unit RMS; then blur (every k steps) and clip. The step size falls linearly to a tenth of its
  * value over the run.
@@ -70,7 +69,7 @@ public final class ActivationMaximizationExplainer implements Explainer {
     static final Option.DoubleOption ZOOM = new Option.DoubleOption("zoom",
             "random scaling by a factor in [1 - z, 1 + z] before each step", 0.1, 0.0, 0.9);
     static final Option.IntOption BLUR_EVERY = new Option.IntOption("blur-every",
-            "blur the image every k steps (0: never)", 4, 0, 1_000_000);
+            "blur the image every k steps (0: never)", 8, 0, 1_000_000);
     static final Option.DoubleOption BLUR = new Option.DoubleOption("blur",
             "standard deviation in pixels of the Gaussian blur", 0.5, 0.0, 1e3);
     static final Option.TextOption CLIP = new Option.TextOption("clip",
@@ -84,7 +83,15 @@ public final class ActivationMaximizationExplainer implements Explainer {
     static final Option.DoubleOption DATA_WEIGHT = new Option.DoubleOption("data-weight",
             "weight of the penalty |x - prior|^2 / 2 that keeps the image near the data prior", 1.5, 0.0, 1e9);
     static final Option.TextOption PRIOR = new Option.TextOption("prior",
-            "the data prior: 'start' (the start image) or a .npy of examples (their mean)", "start");
+            "the data prior: 'start' (the start image) or a .npy of real examples (their mean and covariance)", "start");
+    static final Option.IntOption PRIOR_TOP = new Option.IntOption("prior-top",
+            "with a .npy prior: for each item, only the K examples that score highest on its objective (0: all)", 50,
+            0, Integer.MAX_VALUE);
+    static final Option.TextOption COVARIANCE = new Option.TextOption("covariance",
+            "'on': step along the covariance of the prior's examples (where they vary) instead of the Fourier basis;"
+                    + " 'off': never", "on");
+    static final Option.TextOption INIT = new Option.TextOption("init",
+            "where step 0 starts: 'input' (the request's input) or 'prior' (each item's data prior mean)", "input");
     static final Option.IntOption FROM_STEP = new Option.IntOption("from-step",
             "first step to run, to resume a run in parts (the initial noise is added at step 0 only)", 0, 0,
             1_000_000);
@@ -92,8 +99,8 @@ public final class ActivationMaximizationExplainer implements Explainer {
             "step to stop before (0: --steps)", 0, 0, 1_000_000);
 
     private static final List<Option<?>> OPTIONS = List.of(STEPS, STEP_SIZE, SEED, NODE, NEURON, CHANNEL, OBJECTIVE,
-            NOISE, L2, TV, JITTER, ZOOM, VIEWS, BLUR_EVERY, BLUR, CLIP, LOW, HIGH, DECORRELATE, DATA_WEIGHT, PRIOR, FROM_STEP,
-            TO_STEP);
+            NOISE, L2, TV, JITTER, ZOOM, VIEWS, BLUR_EVERY, BLUR, CLIP, LOW, HIGH, DECORRELATE, DATA_WEIGHT, PRIOR, PRIOR_TOP,
+            COVARIANCE, INIT, FROM_STEP, TO_STEP);
 
     /** Spatial options, which need items with (at least) two image axes. */
     private static final List<Option<?>> SPATIAL = List.of(TV, JITTER, ZOOM, VIEWS, BLUR_EVERY, DECORRELATE);
@@ -126,7 +133,8 @@ public final class ActivationMaximizationExplainer implements Explainer {
     /** The checked option values of one request. */
     record Settings(int steps, int from, int to, double stepSize, long seed, double noise, double l2, double tv,
                     int jitter, double zoom, int views, int blurEvery, double blur, boolean clip, float low, float high,
-                    double decorrelate, double dataWeight, String prior, ImageOps.Layout layout) {
+                    double decorrelate, double dataWeight, String prior, int priorTop, boolean covariance,
+                    boolean initAtPrior, ImageOps.Layout layout) {
 
         static Settings of(Options o, Shape batch) {
             int steps = o.get(STEPS);
@@ -143,9 +151,11 @@ public final class ActivationMaximizationExplainer implements Explainer {
             if (!(low < high)) {
                 throw new InvalidOptionException("--low " + low + " must be below --high " + high, "--high");
             }
-            String clip = o.get(CLIP).trim();
-            if (!clip.equals("on") && !clip.equals("off")) {
-                throw new InvalidOptionException("expected 'on' or 'off', got '" + clip + "'", "--clip");
+            boolean clip = onOff(o.get(CLIP), "--clip");
+            boolean covariance = onOff(o.get(COVARIANCE), "--covariance");
+            String init = o.get(INIT).trim();
+            if (!init.equals("input") && !init.equals("prior")) {
+                throw new InvalidOptionException("expected 'input' or 'prior', got '" + init + "'", "--init");
             }
             ImageOps.Layout layout = ImageOps.Layout.of(batch.withoutBatch());
             boolean image = layout != null;
@@ -159,8 +169,17 @@ public final class ActivationMaximizationExplainer implements Explainer {
             }
             return new Settings(steps, from, to, o.get(STEP_SIZE), o.get(SEED), o.get(NOISE), o.get(L2),
                     image ? o.get(TV) : 0, image ? o.get(JITTER) : 0, image ? o.get(ZOOM) : 0, image ? o.get(VIEWS) : 1,
-                    image ? o.get(BLUR_EVERY) : 0, o.get(BLUR), clip.equals("on"), (float) low, (float) high,
-                    image ? o.get(DECORRELATE) : 0, o.get(DATA_WEIGHT), o.get(PRIOR).trim(), layout);
+                    image ? o.get(BLUR_EVERY) : 0, o.get(BLUR), clip, (float) low, (float) high,
+                    image ? o.get(DECORRELATE) : 0, o.get(DATA_WEIGHT), o.get(PRIOR).trim(), o.get(PRIOR_TOP), covariance,
+                    init.equals("prior"), layout);
+        }
+
+        private static boolean onOff(String value, String option) {
+            return switch (value.trim()) {
+                case "on" -> true;
+                case "off" -> false;
+                default -> throw new InvalidOptionException("expected 'on' or 'off', got '" + value.trim() + "'", option);
+            };
         }
 
         /** The step size of step {@code t}: linear from {@code stepSize} to a tenth of it. */
@@ -185,7 +204,10 @@ public final class ActivationMaximizationExplainer implements Explainer {
         private final int n;
         private final int per;
         private final float[] x;
+        /** Each item's data prior mean, or null when --data-weight is 0. */
         private final float[] prior;
+        /** Each item's covariance preconditioner, or null (then the Fourier basis, if any). */
+        private final DataCovariance[] covariance;
         private final FourierBasis basis;
 
         Run(ExplainContext ctx, ExplainRequest request, Settings s, Objective objective) {
@@ -197,7 +219,12 @@ public final class ActivationMaximizationExplainer implements Explainer {
             this.n = shape.dim(0);
             this.per = shape.size() / n;
             this.x = request.input().data().clone();
-            this.prior = s.dataWeight() > 0 ? prior(s.prior(), x, shape) : null;
+            DataPrior p = DataPrior.of(s, x, shape, this::scores);
+            this.prior = s.dataWeight() > 0 ? p.mean() : null;
+            this.covariance = p.covariance();
+            if (s.initAtPrior() && s.from() == 0) {
+                System.arraycopy(p.mean(), 0, x, 0, x.length);
+            }
             this.basis = s.decorrelate() > 0
                     ? new FourierBasis(s.layout().height(), s.layout().width(), s.decorrelate()) : null;
         }
@@ -253,7 +280,9 @@ public final class ActivationMaximizationExplainer implements Explainer {
                 double size = s.stepSizeAt(t);
                 for (int i = 0; i < n; i++) {
                     int off = i * per;
-                    if (basis != null) {
+                    if (covariance[i] != null) {
+                        covariance[i].precondition(d, off);
+                    } else if (basis != null) {
                         basis.precondition(d, off, s.layout().planes());
                     }
                     scaleToUnitRms(d, off, per);
@@ -306,6 +335,33 @@ public final class ActivationMaximizationExplainer implements Explainer {
             }
         }
 
+        /**
+         * The objective of each item's target on each of {@code count} examples: {@code [items][examples]}.
+         * The examples go forward in chunks, so a large prior costs time but not memory.
+         */
+        private double[][] scores(float[] examples, int count) {
+            double[][] out = new double[n][count];
+            int chunk = 64;
+            for (int first = 0; first < count; first += chunk) {
+                ctx.checkDeadline();
+                int m = Math.min(chunk, count - first);
+                float[] part = Arrays.copyOfRange(examples, first * per, (first + m) * per);
+                HostTensor activation;
+                try (TensorScope scope = ctx.scope().child()) {
+                    var kernels = ctx.model().kernels();
+                    Trace trace = ctx.propagator().forward(ctx.model(),
+                            kernels.upload(HostTensor.wrap(shape.withoutBatch().withBatch(m), part), scope), scope);
+                    activation = trace.value(objective.value()).toHost();
+                }
+                int[] target = new int[m];
+                for (int i = 0; i < n; i++) {
+                    Arrays.fill(target, targets[i]);
+                    System.arraycopy(objective.values(activation, target), 0, out[i], first, m);
+                }
+            }
+            return out;
+        }
+
         /** Adds the regularizers' descent directions to the ascent direction {@code d}. */
         private void regularize(float[] d) {
             if (s.l2() > 0) {
@@ -336,42 +392,4 @@ public final class ActivationMaximizationExplainer implements Explainer {
         }
     }
 
-    /** The data prior expanded to the batch: the start image itself, or the mean of a .npy of examples. */
-    static float[] prior(String spec, float[] start, Shape batch) {
-        if (spec.equals("start")) {
-            return start.clone();
-        }
-        HostTensor examples;
-        try {
-            examples = Npy.read(Path.of(spec));
-        } catch (RuntimeException e) {
-            throw new InvalidOptionException("cannot read the prior: " + e.getMessage(), "--prior " + spec);
-        }
-        Shape item = batch.withoutBatch();
-        Shape es = examples.shape();
-        int count;
-        if (es.equals(item)) {
-            count = 1;
-        } else if (es.rank() == item.rank() + 1 && es.withoutBatch().equals(item) && es.dim(0) > 0) {
-            count = es.dim(0);
-        } else {
-            throw new InvalidOptionException("prior shape " + es + " matches neither the input item " + item
-                    + " nor a batch of items", "--prior " + spec);
-        }
-        int per = item.size();
-        double[] mean = new double[per];
-        float[] e = examples.data();
-        for (int k = 0; k < count; k++) {
-            for (int j = 0; j < per; j++) {
-                mean[j] += e[k * per + j];
-            }
-        }
-        float[] out = new float[batch.size()];
-        for (int i = 0; i < batch.dim(0); i++) {
-            for (int j = 0; j < per; j++) {
-                out[i * per + j] = (float) (mean[j] / count);
-            }
-        }
-        return out;
-    }
 }

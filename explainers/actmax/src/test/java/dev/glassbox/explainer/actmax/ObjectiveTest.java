@@ -3,6 +3,7 @@ package dev.glassbox.explainer.actmax;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -130,16 +131,52 @@ class ObjectiveTest {
     void thePriorIsTheStartOrTheMeanOfExamples(@TempDir Path dir) throws Exception {
         Shape batch = Shape.of(2, 1, 2, 2);
         float[] start = {1, 2, 3, 4, 5, 6, 7, 8};
-        assertArrayEquals(start, ActivationMaximizationExplainer.prior("start", start, batch));
+        DataPrior.Scorer unused = (e, count) -> {
+            throw new AssertionError("no ranking without --prior-top");
+        };
+        DataPrior fromStart = prior(Map.of(), start, batch, unused);
+        assertArrayEquals(start, fromStart.mean());
+        assertNull(fromStart.covariance()[0], "one image does not vary");
         Path examples = dir.resolve("examples.npy");
         Npy.write(examples, HostTensor.wrap(Shape.of(2, 1, 2, 2), new float[] {0, 0, 2, 2, 1, 1, 1, 1}));
-        assertArrayEquals(new float[] {0.5f, 0.5f, 1.5f, 1.5f, 0.5f, 0.5f, 1.5f, 1.5f},
-                ActivationMaximizationExplainer.prior(examples.toString(), start, batch));
+        DataPrior all = prior(Map.of("prior", examples.toString(), "prior-top", "0"), start, batch, unused);
+        assertArrayEquals(new float[] {0.5f, 0.5f, 1.5f, 1.5f, 0.5f, 0.5f, 1.5f, 1.5f}, all.mean());
+        // C g for the examples' deviations (-1/2, -1/2, 1/2, 1/2) and (1/2, 1/2, -1/2, -1/2): N - 1 = 1
+        float[] g = {1, 0, 0, 0};
+        all.covariance()[1].precondition(g, 0);
+        assertArrayEquals(new float[] {0.5f, 0.5f, -0.5f, -0.5f}, g, 1e-7f);
+        assertNull(prior(Map.of("prior", examples.toString(), "prior-top", "0", "covariance", "off"), start, batch,
+                unused).covariance()[0]);
         Path wrong = dir.resolve("wrong.npy");
         Npy.write(wrong, HostTensor.zeros(Shape.of(3, 3)));
         assertTrue(assertThrows(InvalidOptionException.class,
-                () -> ActivationMaximizationExplainer.prior(wrong.toString(), start, batch)).where().startsWith("--prior"));
-        assertTrue(assertThrows(InvalidOptionException.class, () -> ActivationMaximizationExplainer.prior(
-                dir.resolve("absent.npy").toString(), start, batch)).where().startsWith("--prior"));
+                () -> prior(Map.of("prior", wrong.toString()), start, batch, unused)).where().startsWith("--prior"));
+        assertTrue(assertThrows(InvalidOptionException.class, () -> prior(
+                Map.of("prior", dir.resolve("absent.npy").toString()), start, batch, unused)).where().startsWith("--prior"));
+    }
+
+    @Test
+    void eachItemsPriorIsMadeOfTheExamplesThatScoreHighestOnItsObjective(@TempDir Path dir) throws Exception {
+        Shape batch = Shape.of(2, 1, 2, 2);
+        Path examples = dir.resolve("examples.npy");
+        float[] e = new float[5 * 4];
+        for (int k = 0; k < 5; k++) {
+            java.util.Arrays.fill(e, k * 4, k * 4 + 4, k);
+        }
+        Npy.write(examples, HostTensor.wrap(Shape.of(5, 1, 2, 2), e));
+        // item 0 likes high examples, item 1 low ones; examples 3 and 4 tie for item 1's second place
+        double[][] scores = {{0, 1, 2, 3, 4}, {9, 0, 0, 5, 5}};
+        DataPrior p = prior(Map.of("prior", examples.toString(), "prior-top", "2"), new float[8], batch,
+                (ex, count) -> {
+                    assertEquals(5, count);
+                    return scores;
+                });
+        assertArrayEquals(new float[] {3.5f, 3.5f, 3.5f, 3.5f, 1.5f, 1.5f, 1.5f, 1.5f}, p.mean());
+        assertArrayEquals(new int[] {0, 3}, DataPrior.best(scores[1], 2));
+        assertArrayEquals(new int[] {4, 3, 2}, DataPrior.best(scores[0], 3));
+    }
+
+    private static DataPrior prior(Map<String, String> raw, float[] start, Shape batch, DataPrior.Scorer scorer) {
+        return DataPrior.of(ActivationMaximizationExplainer.Settings.of(options(raw), batch), start, batch, scorer);
     }
 }
