@@ -1,6 +1,7 @@
 package dev.glassbox.backend.djl;
 
 import ai.djl.ndarray.NDArray;
+import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
@@ -10,6 +11,17 @@ final class DjlTensor implements Tensor {
     private final Shape shape;
     private final String label;
     private volatile NDArray array;
+    /** How autograd recorded this output, until a VJP takes it; null if it was not recorded. */
+    private Recording recording;
+
+    /**
+     * This tensor is a detached alias of {@code graphOutput}, {@code op}'s output computed under
+     * autograd from {@code leaf}, a detached alias of {@code input}'s array: its VJP is one
+     * backward call. Only the recording holds arrays in a graph, so no later op, whatever the
+     * thread's grad mode, extends or shares it.
+     */
+    record Recording(Op op, DjlTensor input, NDArray leaf, NDArray graphOutput) {
+    }
 
     DjlTensor(Shape shape, NDArray array, String label) {
         this.shape = shape;
@@ -34,6 +46,23 @@ final class DjlTensor implements Tensor {
     @Override
     public HostTensor toHost() {
         return HostTensor.wrap(shape, array().toFloatArray());
+    }
+
+    synchronized void record(Recording r) {
+        recording = r;
+    }
+
+    /**
+     * The recording of {@code op} at {@code input}, which only one backward call may use (it
+     * frees the graph), or null.
+     */
+    synchronized Recording takeRecording(Op op, DjlTensor input) {
+        Recording r = recording;
+        if (r == null || r.op() != op || r.input() != input) {
+            return null;
+        }
+        recording = null;
+        return r;
     }
 
     void free() {

@@ -124,6 +124,64 @@ class ElementwiseAndScopeTest {
     }
 
     @Test
+    void aRecordedConvolutionsVjpIsTheRecomputedOneAndJavasFromSeveralThreads() throws Exception {
+        Random r = new Random(5);
+        // strided 3x3: its VJP replays the autograd graph its forward pass recorded
+        Geometry2d strided = new Geometry2d(2, 2, 1, 1, 1, 1, 1, 1);
+        Op.Conv2d conv = new Op.Conv2d(random(r, 6, 3, 3, 3), random(r, 6), strided, 1);
+        Op.Conv2d other = new Op.Conv2d(random(r, 6, 3, 3, 3), null, strided, 1);
+        HostTensor x = random(r, 2, 3, 9, 9);
+        HostTensor dy = random(r, 2, 6, 5, 5);
+        HostTensor expected;
+        try (Backends.Run java = new Backends.Run(Backends.JAVA)) {
+            expected = java.gradients(conv, dy, x).get(0);
+        }
+        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+            java.util.concurrent.Callable<float[][]> work = () -> {
+                try (TensorScope s = djl.scope.child()) {
+                    Tensor in = djl.k.upload(x, s);
+                    Tensor h = djl.k.forward(conv, List.of(in), s);
+                    Tensor g = djl.k.upload(dy, s);
+                    float[] replayed = djl.k.inputGradients(conv, List.of(in), h, g, s).get(0).toHost().data();
+                    // the recording is used once (its graph is freed): the second VJP recomputes
+                    float[] recomputed = djl.k.inputGradients(conv, List.of(in), h, g, s).get(0).toHost().data();
+                    djl.k.forward(conv, List.of(in), s); // recorded, never replayed: freed with the scope
+                    assertEquals(6, s.liveTensors());
+                    // as an LRP rule does: two recorded outputs meet in one upstream gradient, then both replay
+                    Tensor h1 = djl.k.forward(conv, List.of(in), s);
+                    Tensor h2 = djl.k.forward(other, List.of(in), s);
+                    Tensor mixed = djl.k.divide(g, djl.k.stabilize(djl.k.add(h1, h2, s), 1e-6f, s), s);
+                    float[] first = djl.k.inputGradients(conv, List.of(in), h1, mixed, s).get(0).toHost().data();
+                    float[] second = djl.k.inputGradients(other, List.of(in), h2, mixed, s).get(0).toHost().data();
+                    assertArrayEquals(djl.k.inputGradients(conv, List.of(in), h1, mixed, s).get(0).toHost().data(), first,
+                            1e-5f);
+                    assertArrayEquals(djl.k.inputGradients(other, List.of(in), h2, mixed, s).get(0).toHost().data(),
+                            second, 1e-5f);
+                    return new float[][] {replayed, recomputed};
+                }
+            };
+            float[][] once = work.call();
+            assertTrue(normwiseError(HostTensor.wrap(expected.shape(), once[0]), expected) <= 1e-6);
+            assertArrayEquals(once[1], once[0], 1e-6f);
+            var pool4 = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<float[][]>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 32; i++) {
+                    results.add(pool4.submit(work));
+                }
+                for (var f : results) {
+                    float[][] got = f.get();
+                    assertArrayEquals(once[0], got[0], 1e-6f);
+                    assertArrayEquals(once[0], got[1], 1e-6f);
+                }
+            } finally {
+                pool4.shutdown();
+            }
+            assertEquals(0, djl.scope.liveTensors());
+        }
+    }
+
+    @Test
     void kernelsRunFromSeveralThreadsAtOnce() throws Exception {
         try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
             Random r = new Random(11);

@@ -193,18 +193,20 @@ final class Rules {
 
     /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
     private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput) {
+        if (nonNegativeInput) {
+            return gammaOnNonNegative(layer, modified.modify(layer, "gamma delta" + g, w -> g * Math.max(w, 0),
+                    v -> g * Math.max(v, 0)), (float) g);
+        }
         Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
-        Op.Linear upNoBias = nonNegativeInput ? null
-                : modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
-        Op.Linear downNoBias = nonNegativeInput ? null
-                : modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
+        Op.Linear upNoBias = modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
+        Op.Linear downNoBias = modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
-            Tensor xp = positivePart(k, x, nonNegativeInput, sc);
-            Tensor xn = negativePart(k, x, nonNegativeInput, sc);
+            Tensor xp = positivePart(k, x, false, sc);
+            Tensor xn = negativePart(k, x, false, sc);
             Tensor o = step.output();
             Tensor outPositive = k.positiveMask(o, sc);
             Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
@@ -212,6 +214,34 @@ final class Rules {
             Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
             Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, outNegative);
             return List.of(k.add(fromPositive, fromNegative, sc));
+        };
+    }
+
+    /**
+     * Gamma on {@code x >= 0}, with one modified pass {@code v = layer(x; g W+, g b+)} instead of
+     * two. As {@code W- = W - W+}: {@code zp = o + v} and {@code zn = (1 + g) o - v}, and
+     * {@code Wg+^T sp + Wg-^T sn = W^T (sp + (1 + g) sn) + (g W+)^T (sp - sn)}, whose two VJPs are
+     * those of the passes already made (the layer's own, which gave {@code o}, and {@code v}'s),
+     * which backends that record a forward pass for its VJP answer without recomputing it.
+     * Neither sum cancels: for {@code o > 0} both terms of {@code zp} are non-negative, for
+     * {@code o < 0} both terms of {@code zn} are non-positive.
+     */
+    private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear delta, float g) {
+        return step -> {
+            Kernels k = step.kernels();
+            TensorScope sc = step.scope();
+            Tensor x = step.inputs().get(0);
+            Tensor o = step.output();
+            Tensor r = step.upstream();
+            Tensor v = k.forward(delta, List.of(x), sc);
+            Tensor zp = k.add(o, v, sc);
+            Tensor zn = k.subtract(k.scale(o, 1 + g, sc), v, sc);
+            Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), k.positiveMask(o, sc), sc);
+            Tensor sn = k.multiply(k.divide(r, k.stabilize(zn, STABILIZER, sc), sc),
+                    k.positiveMask(k.scale(o, -1f, sc), sc), sc);
+            Tensor plain = vjp(k, layer, x, o, k.add(sp, k.scale(sn, 1 + g, sc), sc), sc);
+            Tensor extra = vjp(k, delta, x, v, k.subtract(sp, sn, sc), sc);
+            return List.of(k.multiply(x, k.add(plain, extra, sc), sc));
         };
     }
 
@@ -229,9 +259,9 @@ final class Rules {
             Tensor zh = k.forward(neg, List.of(h), sc);
             Tensor z = k.subtract(k.subtract(step.output(), zl, sc), zh, sc);
             Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
-            Tensor r = k.multiply(x, vjp(k, layer, x, step.output(), s, sc), sc);
-            r = k.subtract(r, k.multiply(l, vjp(k, pos, l, zl, s, sc), sc), sc);
-            return List.of(k.subtract(r, k.multiply(h, vjp(k, neg, h, zh, s, sc), sc), sc));
+            // W = W+ + W-, so x W^T s - l W+^T s - h W-^T s = (x - l) W+^T s + (x - h) W-^T s: two VJPs, not three
+            Tensor fromPositive = k.multiply(k.subtract(x, l, sc), vjp(k, pos, l, zl, s, sc), sc);
+            return List.of(k.add(fromPositive, k.multiply(k.subtract(x, h, sc), vjp(k, neg, h, zh, s, sc), sc), sc));
         };
     }
 
