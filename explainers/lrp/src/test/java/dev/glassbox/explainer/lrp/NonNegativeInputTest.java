@@ -1,6 +1,7 @@
 package dev.glassbox.explainer.lrp;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.Kernels;
@@ -71,18 +72,17 @@ class NonNegativeInputTest {
             Tensor in = k.upload(input, scope);
             Tensor out = k.forward(conv, List.of(in), scope);
             Tensor upstream = k.upload(random(r, 2, 4, 3, 3), scope);
+            // as above a ReLU, no relevance at negative outputs: gamma's shortcut takes one VJP
+            Tensor belowRelu = k.multiply(upstream, k.positiveMask(out, scope), scope);
+            assertClose(relevance(rules, RuleSpec.parse("gamma", "test"), node, false, in, out, belowRelu, k, scope),
+                    relevance(rules, RuleSpec.parse("gamma", "test"), node, true, in, out, belowRelu, k, scope),
+                    "gamma below a ReLU");
             for (String rule : List.of("zplus", "alpha-beta", "gamma")) {
                 float[] general = relevance(rules, RuleSpec.parse(rule, "test"), node, false, in, out, upstream, k, scope);
                 float[] shortcut = relevance(rules, RuleSpec.parse(rule, "test"), node, true, in, out, upstream, k, scope);
                 if (rule.equals("gamma")) {
                     // one modified pass instead of two (zp = o + v, zn = (1 + g) o - v): equal up to rounding
-                    double scale = 0;
-                    for (float v : general) {
-                        scale = Math.max(scale, Math.abs(v));
-                    }
-                    for (int i = 0; i < general.length; i++) {
-                        assertEquals(general[i], shortcut[i], 1e-5 * scale, rule + " at " + i);
-                    }
+                    assertClose(general, shortcut, rule);
                     continue;
                 }
                 // Equal as numbers (x = 0 times a negative gradient may be -0 on one side only).
@@ -90,6 +90,17 @@ class NonNegativeInputTest {
                     assertEquals(0, Float.compare(general[i] + 0f, shortcut[i] + 0f), rule + " at " + i);
                 }
             }
+        }
+    }
+
+    private static void assertClose(float[] expected, float[] actual, String what) {
+        double scale = 0;
+        for (float v : expected) {
+            scale = Math.max(scale, Math.abs(v));
+        }
+        assertTrue(scale > 0, what + ": all zero");
+        for (int i = 0; i < expected.length; i++) {
+            assertEquals(expected[i], actual[i], 1e-5 * scale, what + " at " + i);
         }
     }
 
