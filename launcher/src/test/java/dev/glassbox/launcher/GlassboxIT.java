@@ -58,6 +58,20 @@ class GlassboxIT {
             assertTrue(r.out().contains(s), s + " missing in\n" + r);
         }
         assertFalse(r.out().contains("occlusion"), r::toString);
+        // the cuDNN backend installs everywhere and says why it cannot run (no kernels yet, so never the default)
+        String cudnn = r.out().lines().filter(l -> l.trim().startsWith("cudnn ")).findFirst().orElse("");
+        assertTrue(cudnn.contains("ranking 20   unavailable: ") && !cudnn.contains("(default)"), r::toString);
+    }
+
+    @Test
+    void anUnavailableBackendIsRefusedWithItsReason(@TempDir Path tmp) {
+        Result r = run("explain", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--input",
+                ROOT.resolve("models/samples/00-t-shirt-top.png").toString(), "--method", "gradient", "--backend",
+                "cudnn", "--out", tmp.resolve("x.npy").toString());
+        assertEquals(4, r.code(), r::toString);
+        assertTrue(r.err().startsWith("glassbox: error: backend cudnn is unavailable: ")
+                && r.err().strip().endsWith("(--backend)"), r::toString);
+        assertFalse(Files.exists(tmp.resolve("x.npy")));
     }
 
     @Test

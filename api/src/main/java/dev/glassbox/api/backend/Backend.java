@@ -7,7 +7,7 @@ import org.osgi.annotation.versioning.ProviderType;
  * A compute backend, registered as a service with an {@code id} property equal to
  * {@link #id()}. When a request names no backend the runtime takes the configured default
  * (ConfigAdmin PID {@code dev.glassbox.runtime}, property {@code backend}), else the available
- * one with the highest {@code service.ranking} (djl 10, java 0).
+ * one with the highest {@code service.ranking} (cudnn 20, djl 10, java 0).
  */
 @ProviderType
 public interface Backend {

@@ -7,7 +7,8 @@ import java.util.Optional;
 
 /**
  * Whether the cuDNN backend's native side is here, step by step, with the first step that
- * fails as the reason: the CUDA runtime library, a device it can use, then cuDNN and cuBLAS.
+ * fails as the reason: the library files first (cheap: no library loads on a machine without
+ * them), then a device the CUDA runtime can use.
  */
 final class CudaEnvironment {
 
@@ -18,6 +19,11 @@ final class CudaEnvironment {
         Optional<Path> cudart = NativeLibraries.find("cudart", searchPath);
         if (cudart.isEmpty()) {
             return missing("CUDA runtime", "cudart", searchPath);
+        }
+        for (String[] lib : new String[][] {{"cuDNN", "cudnn"}, {"cuBLAS", "cublas"}}) {
+            if (NativeLibraries.find(lib[1], searchPath).isEmpty()) {
+                return missing(lib[0], lib[1], searchPath);
+            }
         }
         CudaRuntime runtime;
         try {
@@ -33,11 +39,6 @@ final class CudaEnvironment {
         }
         if (devices == 0) {
             return Availability.unavailable("no CUDA device (cudaGetDeviceCount found none)");
-        }
-        for (String[] lib : new String[][] {{"cuDNN", "cudnn"}, {"cuBLAS", "cublas"}}) {
-            if (NativeLibraries.find(lib[1], searchPath).isEmpty()) {
-                return missing(lib[0], lib[1], searchPath);
-            }
         }
         return Availability.available();
     }
