@@ -15,7 +15,17 @@ final class CudaEnvironment {
     private CudaEnvironment() {
     }
 
+    /** The first missing step, or available; never throws (an unexpected failure is the reason). */
     static Availability probe(List<Path> searchPath) {
+        try {
+            return steps(searchPath);
+        } catch (RuntimeException | LinkageError e) {
+            // e.g. native access denied to an embedding host (IllegalCallerException)
+            return Availability.unavailable("cannot probe CUDA: " + e);
+        }
+    }
+
+    private static Availability steps(List<Path> searchPath) {
         Optional<Path> cudart = NativeLibraries.find("cudart", searchPath);
         if (cudart.isEmpty()) {
             return missing("CUDA runtime", "cudart", searchPath);

@@ -32,6 +32,19 @@ final class DjlScope implements TensorScope {
     }
 
     /** Moves {@code array} into this scope's manager and wraps it as a tensor of this scope. */
+    DjlTensor adopt(Shape shape, NDArray array, String label) {
+        synchronized (this) {
+            if (closed) {
+                array.close();
+                throw new IllegalStateException("cannot create " + label + ": its scope is closed");
+            }
+            array.attach(manager);
+            DjlTensor t = new DjlTensor(shape, array, label);
+            tensors.add(t);
+            return t;
+        }
+    }
+
     /**
      * Keeps {@code array} until this scope closes without handing it out (a recorded
      * forward pass's input leaf, which may be closed sooner).
@@ -43,19 +56,6 @@ final class DjlScope implements TensorScope {
                 throw new IllegalStateException("cannot keep " + label + ": its scope is closed");
             }
             array.attach(manager);
-        }
-    }
-
-    DjlTensor adopt(Shape shape, NDArray array, String label) {
-        synchronized (this) {
-            if (closed) {
-                array.close();
-                throw new IllegalStateException("cannot create " + label + ": its scope is closed");
-            }
-            array.attach(manager);
-            DjlTensor t = new DjlTensor(shape, array, label);
-            tensors.add(t);
-            return t;
         }
     }
 

@@ -58,7 +58,7 @@ final class DjlTensor implements Tensor {
      */
     synchronized Recording takeRecording(Op op, DjlTensor input) {
         Recording r = recording;
-        if (r == null || r.op() != op || r.input() != input) {
+        if (r == null || r.op() != op || r.input() != input || array == null) {
             return null;
         }
         recording = null;
@@ -66,6 +66,9 @@ final class DjlTensor implements Tensor {
     }
 
     void free() {
+        synchronized (this) {
+            recording = null;
+        }
         NDArray a = array;
         array = null;
         if (a != null) {

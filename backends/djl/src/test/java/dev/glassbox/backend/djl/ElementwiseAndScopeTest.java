@@ -89,6 +89,21 @@ class ElementwiseAndScopeTest {
     private static TensorScope current;
 
     @Test
+    void masksAreZeroAtNanAndSignedZeros() {
+        // positiveMask and ReLU's VJP are sign(max(x, 0)): exact only while the engine's sign(NaN) is 0
+        float[] x = {Float.NaN, -0f, 0f, 2f, -3f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE};
+        float[] expected = {0, 0, 0, 1, 0, 1, 0, 1};
+        HostTensor in = HostTensor.wrap(Shape.of(x.length), x);
+        try (Backends.Run djl = new Backends.Run(Backends.DJL); TensorScope s = djl.scope.child()) {
+            Tensor t = djl.k.upload(in, s);
+            assertArrayEquals(expected, djl.k.positiveMask(t, s).toHost().data());
+            Tensor ones = djl.k.upload(HostTensor.wrap(in.shape(), new float[] {1, 1, 1, 1, 1, 1, 1, 1}), s);
+            Tensor y = djl.k.forward(new Op.Relu(), List.of(t), s);
+            assertArrayEquals(expected, djl.k.inputGradients(new Op.Relu(), List.of(t), y, ones, s).get(0).toHost().data());
+        }
+    }
+
+    @Test
     void scopesFreeEverythingOverManyCalls() {
         try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
             Random r = new Random(3);

@@ -219,9 +219,11 @@ public final class ActivationMaximizationExplainer implements Explainer {
             this.n = shape.dim(0);
             this.per = shape.size() / n;
             this.x = request.input().data().clone();
-            DataPrior p = DataPrior.of(s, x, shape, this::scores);
+            // only what uses the prior reads (and ranks) its examples
+            boolean used = s.dataWeight() > 0 || s.covariance() || (s.initAtPrior() && s.from() == 0);
+            DataPrior p = used ? DataPrior.of(s, x, shape, this::scores) : null;
             this.prior = s.dataWeight() > 0 ? p.mean() : null;
-            this.covariance = p.covariance();
+            this.covariance = p != null && s.covariance() ? p.covariance() : new DataCovariance[n];
             if (s.initAtPrior() && s.from() == 0) {
                 System.arraycopy(p.mean(), 0, x, 0, x.length);
             }

@@ -64,11 +64,16 @@ record DataPrior(float[] mean, DataCovariance[] covariance) {
         return new DataPrior(mean, covariance);
     }
 
-    /** The indices of the {@code k} highest scores, highest first (ties: the earlier example). */
+    /** The indices of the {@code k} highest scores, highest first (ties, -0 and +0 too: the earlier example; NaN last). */
     static int[] best(double[] scores, int k) {
         return IntStream.range(0, scores.length).boxed()
-                .sorted(Comparator.<Integer>comparingDouble(j -> -scores[j]).thenComparingInt(j -> j))
+                .sorted(Comparator.<Integer>comparingDouble(j -> -rankKey(scores[j])).thenComparingInt(j -> j))
                 .limit(k).mapToInt(Integer::intValue).toArray();
+    }
+
+    /** {@code v} with -0 as +0 and NaN below everything, so that equal numbers rank as equals. */
+    private static double rankKey(double v) {
+        return Double.isNaN(v) ? Double.NEGATIVE_INFINITY : v + 0.0;
     }
 
     /** The examples of a .npy: one item, or a batch of items. */

@@ -174,6 +174,8 @@ class ObjectiveTest {
         assertArrayEquals(new float[] {3.5f, 3.5f, 3.5f, 3.5f, 1.5f, 1.5f, 1.5f, 1.5f}, p.mean());
         assertArrayEquals(new int[] {0, 3}, DataPrior.best(scores[1], 2));
         assertArrayEquals(new int[] {4, 3, 2}, DataPrior.best(scores[0], 3));
+        assertArrayEquals(new int[] {2, 0, 1, 3}, DataPrior.best(new double[] {-0.0, 0.0, 1, Double.NaN}, 4),
+                "-0 and +0 are a tie, NaN ranks last");
     }
 
     private static DataPrior prior(Map<String, String> raw, float[] start, Shape batch, DataPrior.Scorer scorer) {
