@@ -6,18 +6,21 @@ package dev.glassbox.explainer.actmax;
  * {@code C g} is a gradient step in the whitened coordinates {@code z} of a Gaussian model of the
  * data, {@code x = mean + C^(1/2) z}: the image moves along the directions in which real examples
  * vary, in proportion to how much they vary, and not at all where they never do (a background
- * that is always dark stays dark). {@code C} is never formed: two products with {@code Xc} cost
- * {@code 2 N D} per item, whatever the image size.
+ * that is always dark stays dark). Neither {@code C} nor {@code Xc} is formed: the examples are
+ * read in place (shared by every item of a request), and the two products cost {@code 2 N D}
+ * per item, whatever the image size.
  */
 final class DataCovariance {
-    private final float[] centered;
-    private final int count;
+    private final float[] examples;
+    private final int[] chosen;
     private final int per;
+    private final float[] mean;
 
-    private DataCovariance(float[] centered, int count, int per) {
-        this.centered = centered;
-        this.count = count;
+    private DataCovariance(float[] examples, int[] chosen, int per, float[] mean) {
+        this.examples = examples;
+        this.chosen = chosen;
         this.per = per;
+        this.mean = mean;
     }
 
     /**
@@ -29,32 +32,34 @@ final class DataCovariance {
         if (chosen.length < 2) {
             return null;
         }
-        float[] c = new float[chosen.length * per];
-        boolean varies = false;
-        for (int k = 0; k < chosen.length; k++) {
+        float[] m = new float[per];
+        for (int j = 0; j < per; j++) {
+            m[j] = (float) mean[j];
+        }
+        for (int k : chosen) {
             for (int j = 0; j < per; j++) {
-                float v = (float) (examples[chosen[k] * per + j] - mean[j]);
-                c[k * per + j] = v;
-                varies |= v != 0;
+                if (examples[k * per + j] - m[j] != 0) {
+                    return new DataCovariance(examples, chosen, per, m);
+                }
             }
         }
-        return varies ? new DataCovariance(c, chosen.length, per) : null;
+        return null;
     }
 
     /** Replaces {@code g[off, off + per)} by {@code C g}. */
     void precondition(float[] g, int off) {
         double[] acc = new double[per];
-        for (int k = 0; k < count; k++) {
+        for (int k : chosen) {
             int row = k * per;
             double dot = 0;
             for (int j = 0; j < per; j++) {
-                dot += (double) centered[row + j] * g[off + j];
+                dot += (double) (examples[row + j] - mean[j]) * g[off + j];
             }
             for (int j = 0; j < per; j++) {
-                acc[j] += dot * centered[row + j];
+                acc[j] += dot * (examples[row + j] - mean[j]);
             }
         }
-        double scale = 1.0 / (count - 1);
+        double scale = 1.0 / (chosen.length - 1);
         for (int j = 0; j < per; j++) {
             g[off + j] = (float) (acc[j] * scale);
         }
