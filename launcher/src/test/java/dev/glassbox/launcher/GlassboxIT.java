@@ -64,6 +64,23 @@ class GlassboxIT {
     }
 
     @Test
+    void theCudnnLibraryPathIsConfigurable(@TempDir Path tmp) throws Exception {
+        Path deploy = Files.createDirectories(tmp.resolve("deploy"));
+        Path libs = Files.createDirectories(tmp.resolve("cuda libs"));
+        try (GlassboxRuntime rt = runtimeWatching(deploy)) {
+            ExplanationService service = rt.service();
+            java.util.function.Supplier<String> cudnn = () -> service.backends().stream()
+                    .filter(b -> b.id().equals("cudnn")).findFirst().orElseThrow().availability().toString();
+            assertFalse(cudnn.get().contains(libs.toString()), cudnn.get());
+            // not a library: found first there, it fails to load, or the search past it names the directory
+            Files.createFile(libs.resolve("libcudart.so"));
+            Files.writeString(deploy.resolve("dev.glassbox.backend.cudnn.config"), "path=\"" + libs + "\"\n");
+            awaitTrue(() -> cudnn.get().contains(libs.toString()), "the configured library path was not taken");
+            assertTrue(cudnn.get().startsWith("unavailable: "), cudnn.get());
+        }
+    }
+
+    @Test
     void anUnavailableBackendIsRefusedWithItsReason(@TempDir Path tmp) {
         Result r = run("explain", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--input",
                 ROOT.resolve("models/samples/00-t-shirt-top.png").toString(), "--method", "gradient", "--backend",

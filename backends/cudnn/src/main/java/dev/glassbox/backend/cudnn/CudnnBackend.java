@@ -5,7 +5,14 @@ import dev.glassbox.api.backend.Availability;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Modified;
 
 /**
  * The cuDNN backend as the runtime sees it. So far only its binding layer exists: it installs
@@ -13,14 +20,46 @@ import org.osgi.service.component.annotations.Component;
  * that is present it still reports itself unavailable until its kernels are built, rather
  * than accept work it cannot do. Ranked above djl, so that it becomes the default where it
  * can run.
+ *
+ * <p>The libraries are looked for first in the directories of ConfigAdmin PID {@value #PID},
+ * property {@code path} (e.g. a file {@code dev.glassbox.backend.cudnn.config} in the deploy
+ * directory), then on {@link NativeLibraries}' search path; a changed configuration probes again.
  */
-@Component(service = Backend.class, property = {"id=" + CudnnBackend.ID, "service.ranking:Integer=20"})
+@Component(service = Backend.class, property = {"id=" + CudnnBackend.ID, "service.ranking:Integer=20"},
+        configurationPid = CudnnBackend.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class CudnnBackend implements Backend {
 
     public static final String ID = "cudnn";
+    static final String PID = "dev.glassbox.backend.cudnn";
 
-    /** Probed once, when first asked: a library search and at most one device query. */
+    @interface Config {
+        /** Directories with the CUDA, cuDNN and cuBLAS libraries, separated like PATH; searched first. */
+        String path() default "";
+    }
+
+    private volatile List<Path> searchPath = NativeLibraries.searchPath();
+    /** Probed once per configuration, when first asked: a library search and at most one device query. */
     private volatile Availability availability;
+
+    @Activate
+    @Modified
+    void configure(Config config) {
+        List<Path> dirs = new ArrayList<>();
+        Arrays.stream(config.path().split(java.io.File.pathSeparator)).map(String::trim).filter(d -> !d.isEmpty())
+                .map(Path::of).forEach(dirs::add);
+        for (Path d : NativeLibraries.searchPath()) {
+            if (!dirs.contains(d)) {
+                dirs.add(d);
+            }
+        }
+        searchPath = List.copyOf(dirs);
+        availability = null;
+    }
+
+    /** Where the libraries are looked for, in order. */
+    List<Path> searchPath() {
+        return searchPath;
+    }
 
     @Override
     public String id() {
@@ -36,7 +75,7 @@ public final class CudnnBackend implements Backend {
     public Availability availability() {
         Availability a = availability;
         if (a == null) {
-            a = CudaEnvironment.probe(NativeLibraries.searchPath());
+            a = CudaEnvironment.probe(searchPath);
             if (a.isAvailable()) {
                 a = Availability.unavailable("the CUDA libraries and a device are here, but the cuDNN kernels are not"
                         + " built yet");
