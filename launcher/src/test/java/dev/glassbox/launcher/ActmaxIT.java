@@ -164,6 +164,13 @@ class ActmaxIT {
             assertArrayEquals(whole.objective(), parts.objective());
             assertTrue(calls[0] >= 5);
             assertTrue(whole.probability()[0] > 0.5 && whole.probability()[1] > 0.5, Arrays.toString(whole.probability()));
+            // with training images as the prior, whose reading and ranking the parts share
+            Map<String, String> fromData = Map.of("steps", "24", "seed", "5", "prior", PRIOR.toString(), "init", "prior");
+            ActivationMaximization.Result wholeFromData = ActivationMaximization.run(service, graph, start,
+                    new int[] {1, 8}, fromData, null, null, 1, (done, total, objective) -> { });
+            ActivationMaximization.Result partsFromData = ActivationMaximization.run(service, graph, start,
+                    new int[] {1, 8}, fromData, null, null, 4, (done, total, objective) -> { });
+            assertArrayEquals(wholeFromData.images().data(), partsFromData.images().data());
         }
     }
 

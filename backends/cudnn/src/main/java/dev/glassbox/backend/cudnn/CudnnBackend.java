@@ -6,8 +6,6 @@ import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -44,21 +42,10 @@ public final class CudnnBackend implements Backend {
     @Activate
     @Modified
     void configure(Config config) {
-        List<Path> dirs = new ArrayList<>();
-        Arrays.stream(config.path().split(java.io.File.pathSeparator)).map(String::trim).filter(d -> !d.isEmpty())
-                .map(Path::of).forEach(dirs::add);
-        for (Path d : NativeLibraries.searchPath()) {
-            if (!dirs.contains(d)) {
-                dirs.add(d);
-            }
-        }
-        searchPath = List.copyOf(dirs);
+        String property = System.getProperty(NativeLibraries.PATH_PROPERTY);
+        searchPath = NativeLibraries.searchPath(
+                property == null ? config.path() : config.path() + java.io.File.pathSeparator + property, System.getenv());
         availability = null;
-    }
-
-    /** Where the libraries are looked for, in order. */
-    List<Path> searchPath() {
-        return searchPath;
     }
 
     @Override

@@ -32,9 +32,10 @@ final class NativeLibraries {
         return searchPath(System.getProperty(PATH_PROPERTY), System.getenv());
     }
 
-    static List<Path> searchPath(String property, Map<String, String> env) {
+    /** The search path with the directories of {@code first} (separated like PATH) ahead of the environment's. */
+    static List<Path> searchPath(String first, Map<String, String> env) {
         Set<Path> dirs = new LinkedHashSet<>();
-        split(property, dirs);
+        split(first, dirs);
         for (String home : List.of("CUDA_HOME", "CUDA_PATH")) {
             String value = env.get(home);
             if (value != null && !value.isBlank()) {
@@ -51,7 +52,7 @@ final class NativeLibraries {
         if (list == null) {
             return;
         }
-        Arrays.stream(list.split(File.pathSeparator)).filter(s -> !s.isBlank()).map(Path::of).forEach(into::add);
+        Arrays.stream(list.split(File.pathSeparator)).map(String::trim).filter(s -> !s.isEmpty()).map(Path::of).forEach(into::add);
     }
 
     /**

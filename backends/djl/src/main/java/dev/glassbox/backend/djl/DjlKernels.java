@@ -82,7 +82,6 @@ final class DjlKernels implements Kernels {
         List<Shape> shapes = shapes(in);
         Shape out = op.outputShape(shapes);
         try (NDManager tmp = s.manager().newSubManager()) {
-            List<NDArray> x = views(in, tmp);
             // never waits: while another thread runs autograd, the VJP will recompute instead
             if (recordable(op) && AUTOGRAD.tryLock()) {
                 try {
@@ -91,7 +90,7 @@ final class DjlKernels implements Kernels {
                     AUTOGRAD.unlock();
                 }
             }
-            NDArray y = forward(op, x, shapes, out, tmp);
+            NDArray y = forward(op, views(in, tmp), shapes, out, tmp);
             return s.adopt(out, y, op.type() + " output");
         }
     }
@@ -166,7 +165,7 @@ final class DjlKernels implements Kernels {
         DjlTensor.Recording recording = output instanceof DjlTensor o && in.size() == 1
                 ? o.takeRecording(op, in.get(0)) : null;
         try (NDManager tmp = s.manager().newSubManager()) {
-            List<NDArray> x = views(in, tmp);
+            List<NDArray> x = recording != null ? List.of() : views(in, tmp); // a replay needs no inputs
             NDArray dy = view(g.array(), tmp);
             List<NDArray> dx = recording != null ? List.of(replay(recording, dy, tmp)) : switch (op) {
                 case Op.Activation a -> List.of(activationGradient(a, x.get(0), dy, tmp));

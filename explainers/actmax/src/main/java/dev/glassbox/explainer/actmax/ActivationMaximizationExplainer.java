@@ -105,6 +105,9 @@ public final class ActivationMaximizationExplainer implements Explainer {
     /** Spatial options, which need items with (at least) two image axes. */
     private static final List<Option<?>> SPATIAL = List.of(TV, JITTER, ZOOM, VIEWS, BLUR_EVERY, DECORRELATE);
 
+    /** The parts of a split run share their prior's reading and ranking. */
+    private final PriorCache priors = new PriorCache();
+
     @Override
     public String id() {
         return ID;
@@ -127,7 +130,7 @@ public final class ActivationMaximizationExplainer implements Explainer {
         Objective objective = Objective.resolve(ctx.model().graph(), o.get(NODE), o.get(NEURON), o.get(CHANNEL),
                 o.get(OBJECTIVE).trim());
         objective.check(ctx.trace().value(objective.value()).shape());
-        return new Run(ctx, request, s, objective).run();
+        return new Run(ctx, request, s, objective, priors).run();
     }
 
     /** The checked option values of one request. */
@@ -210,7 +213,7 @@ public final class ActivationMaximizationExplainer implements Explainer {
         private final DataCovariance[] covariance;
         private final FourierBasis basis;
 
-        Run(ExplainContext ctx, ExplainRequest request, Settings s, Objective objective) {
+        Run(ExplainContext ctx, ExplainRequest request, Settings s, Objective objective, PriorCache priors) {
             this.ctx = ctx;
             this.s = s;
             this.objective = objective;
@@ -221,9 +224,9 @@ public final class ActivationMaximizationExplainer implements Explainer {
             this.x = request.input().data().clone();
             // only what uses the prior reads (and ranks) its examples
             boolean used = s.dataWeight() > 0 || s.covariance() || (s.initAtPrior() && s.from() == 0);
-            DataPrior p = used ? DataPrior.of(s, x, shape, this::scores) : null;
+            DataPrior p = used ? priors.get(s, x, shape, ctx.model(), objective, targets, this::scores) : null;
             this.prior = s.dataWeight() > 0 ? p.mean() : null;
-            this.covariance = p != null && s.covariance() ? p.covariance() : new DataCovariance[n];
+            this.covariance = p != null ? p.covariance() : new DataCovariance[n];
             if (s.initAtPrior() && s.from() == 0) {
                 System.arraycopy(p.mean(), 0, x, 0, x.length);
             }

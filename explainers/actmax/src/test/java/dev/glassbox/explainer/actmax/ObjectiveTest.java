@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -176,6 +177,36 @@ class ObjectiveTest {
         assertArrayEquals(new int[] {4, 3, 2}, DataPrior.best(scores[0], 3));
         assertArrayEquals(new int[] {2, 0, 1, 3}, DataPrior.best(new double[] {-0.0, 0.0, 1, Double.NaN}, 4),
                 "-0 and +0 are a tie, NaN ranks last");
+    }
+
+    @Test
+    void aFilePriorIsReadAndRankedOncePerKey(@TempDir Path dir) throws Exception {
+        Shape batch = Shape.of(2, 1, 2, 2);
+        Path examples = dir.resolve("examples.npy");
+        Npy.write(examples, HostTensor.wrap(Shape.of(3, 1, 2, 2), new float[12]));
+        int[] calls = {0};
+        DataPrior.Scorer scorer = (e, count) -> {
+            calls[0]++;
+            return new double[][] {{0, 1, 2}, {2, 1, 0}};
+        };
+        var s = ActivationMaximizationExplainer.Settings.of(options(Map.of("prior", examples.toString(), "prior-top", "2")),
+                batch);
+        Objective logit = new Objective("logits", Objective.Kind.LOGIT, -1);
+        Object model = new Object();
+        PriorCache cache = new PriorCache();
+        DataPrior first = cache.get(s, new float[8], batch, model, logit, new int[] {0, 1}, scorer);
+        assertSame(first, cache.get(s, new float[8], batch, model, logit, new int[] {0, 1}, scorer));
+        assertEquals(1, calls[0], "the next part of the same run ranks nothing");
+        cache.get(s, new float[8], batch, new Object(), logit, new int[] {0, 1}, scorer);
+        assertEquals(2, calls[0], "another model ranks again");
+        cache.get(s, new float[8], batch, model, logit, new int[] {1, 0}, scorer);
+        assertEquals(3, calls[0], "other targets rank again");
+        Npy.write(examples, HostTensor.wrap(Shape.of(4, 1, 2, 2), new float[16]));
+        cache.get(s, new float[8], batch, model, logit, new int[] {1, 0}, (e, count) -> {
+            calls[0]++;
+            return new double[][] {{0, 1, 2, 3}, {3, 2, 1, 0}};
+        });
+        assertEquals(4, calls[0], "a changed file is read again");
     }
 
     private static DataPrior prior(Map<String, String> raw, float[] start, Shape batch, DataPrior.Scorer scorer) {
