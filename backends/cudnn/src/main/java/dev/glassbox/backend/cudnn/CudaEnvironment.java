@@ -8,7 +8,7 @@ import java.util.Optional;
 /**
  * Whether the cuDNN backend's native side is here, step by step, with the first step that
  * fails as the reason: the library files first (cheap: no library loads on a machine without
- * them), then a device the CUDA runtime can use.
+ * them), then a device the CUDA runtime can use, then the driver library the kernels load through.
  */
 final class CudaEnvironment {
 
@@ -50,7 +50,26 @@ final class CudaEnvironment {
         if (devices == 0) {
             return Availability.unavailable("no CUDA device (cudaGetDeviceCount found none)");
         }
+        if (NativeLibraries.find("cuda", searchPath).isEmpty()) {
+            return missing("CUDA driver library", "cuda", searchPath);
+        }
         return Availability.available();
+    }
+
+    /**
+     * Loads the four libraries and opens device 0 with them; call after {@link #probe} said
+     * available.
+     *
+     * @throws IllegalStateException naming what is missing or failed
+     */
+    static GpuDevice open(List<Path> searchPath) {
+        return new GpuDevice(CudaRuntime.load(file("cudart", searchPath)), CudaDriver.load(file("cuda", searchPath)),
+                Cudnn.load(file("cudnn", searchPath)), Cublas.load(file("cublas", searchPath)));
+    }
+
+    private static Path file(String name, List<Path> searchPath) {
+        return NativeLibraries.find(name, searchPath)
+                .orElseThrow(() -> new IllegalStateException("no lib" + name + ".so in " + searchPath));
     }
 
     private static Availability missing(String what, String name, List<Path> searchPath) {

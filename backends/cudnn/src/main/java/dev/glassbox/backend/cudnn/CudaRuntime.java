@@ -2,57 +2,64 @@ package dev.glassbox.backend.cudnn;
 
 import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.SymbolLookup;
 import java.lang.invoke.MethodHandle;
 import java.nio.file.Path;
 
 /**
- * The CUDA runtime calls ({@code libcudart}) that tell whether a device can be used. Each
- * function is a downcall handle looked up once when the library loads; a call that returns
- * an error status throws a {@link CudaException} naming it, with the runtime's own sentence.
+ * The CUDA runtime calls ({@code libcudart}) the backend makes: device queries, device memory
+ * and copies. A call that returns an error status throws a {@link CudaException} naming it,
+ * with the runtime's own sentence.
  */
-@SuppressWarnings("restricted") // this is the binding layer: native access is its job
 final class CudaRuntime {
-    private static final Linker LINKER = Linker.nativeLinker();
     /** {@code cudaSuccess}. */
     static final int SUCCESS = 0;
+    /** {@code cudaMemcpyKind}. */
+    static final int HOST_TO_DEVICE = 1;
+    static final int DEVICE_TO_HOST = 2;
+    static final int DEVICE_TO_DEVICE = 3;
 
-    private final Path file;
+    private final NativeLibrary lib;
     private final MethodHandle getDeviceCount;
     private final MethodHandle runtimeGetVersion;
     private final MethodHandle driverGetVersion;
     private final MethodHandle getErrorString;
+    private final MethodHandle setDevice;
+    private final MethodHandle malloc;
+    private final MethodHandle free;
+    private final MethodHandle memcpy;
+    private final MethodHandle memset;
+    private final MethodHandle deviceSynchronize;
 
-    private CudaRuntime(Path file, SymbolLookup lib) {
-        this.file = file;
-        getDeviceCount = handle(lib, "cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        runtimeGetVersion = handle(lib, "cudaRuntimeGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        driverGetVersion = handle(lib, "cudaDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
-        getErrorString = handle(lib, "cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+    private CudaRuntime(NativeLibrary lib) {
+        this.lib = lib;
+        getDeviceCount = lib.function("cudaGetDeviceCount", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        runtimeGetVersion = lib.function("cudaRuntimeGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        driverGetVersion = lib.function("cudaDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
+        getErrorString = lib.function("cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
+        setDevice = lib.function("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        malloc = lib.function("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
+        free = lib.function("cudaFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        memcpy = lib.function("cudaMemcpy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
+        memset = lib.function("cudaMemset", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG));
+        deviceSynchronize = lib.function("cudaDeviceSynchronize", FunctionDescriptor.of(JAVA_INT));
     }
 
     /**
-     * Loads {@code file} for the life of the JVM (a CUDA runtime is never unloaded).
+     * Loads {@code file} for the life of the JVM.
      *
      * @throws IllegalArgumentException if it does not load or lacks one of the functions
      */
     static CudaRuntime load(Path file) {
-        return new CudaRuntime(file, SymbolLookup.libraryLookup(file, Arena.global()));
-    }
-
-    private static MethodHandle handle(SymbolLookup lib, String name, FunctionDescriptor signature) {
-        MemorySegment symbol = lib.find(name)
-                .orElseThrow(() -> new IllegalArgumentException("no function " + name + " in the library"));
-        return LINKER.downcallHandle(symbol, signature);
+        return new CudaRuntime(NativeLibrary.load(file));
     }
 
     Path file() {
-        return file;
+        return lib.file();
     }
 
     /** The number of CUDA devices; throws when there is no usable driver. */
@@ -73,10 +80,63 @@ final class CudaRuntime {
     /** The runtime's sentence for a status code. */
     String errorString(int status) {
         try {
-            MemorySegment text = (MemorySegment) getErrorString.invokeExact(status);
-            return text.equals(MemorySegment.NULL) ? "unknown status" : text.reinterpret(4096).getString(0);
+            return NativeLibrary.string((MemorySegment) getErrorString.invokeExact(status), "unknown status");
         } catch (Throwable t) {
-            throw new IllegalStateException("cudaGetErrorString failed: " + t, t);
+            throw NativeLibrary.failure("cudaGetErrorString", t);
+        }
+    }
+
+    /** Makes {@code device} (and its primary context) current on the calling thread. */
+    void setDevice(int device) {
+        try {
+            check("cudaSetDevice", (int) setDevice.invokeExact(device));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaSetDevice", t);
+        }
+    }
+
+    /** A device allocation of {@code bytes} bytes, as an address. */
+    long malloc(long bytes) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            check("cudaMalloc(" + bytes + " bytes)", (int) malloc.invokeExact(out, bytes));
+            return out.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaMalloc", t);
+        }
+    }
+
+    void free(long address) {
+        try {
+            check("cudaFree", (int) free.invokeExact(address));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaFree", t);
+        }
+    }
+
+    /** A blocking copy of {@code bytes} bytes; {@code kind} is one of the constants above. */
+    void memcpy(long dst, long src, long bytes, int kind) {
+        try {
+            check("cudaMemcpy", (int) memcpy.invokeExact(dst, src, bytes, kind));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaMemcpy", t);
+        }
+    }
+
+    void memset(long address, int value, long bytes) {
+        try {
+            check("cudaMemset", (int) memset.invokeExact(address, value, bytes));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaMemset", t);
+        }
+    }
+
+    /** Waits for the device; reports an error a kernel launched earlier left behind. */
+    void synchronize() {
+        try {
+            check("cudaDeviceSynchronize", (int) deviceSynchronize.invokeExact());
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cudaDeviceSynchronize", t);
         }
     }
 
@@ -84,13 +144,10 @@ final class CudaRuntime {
     private int intOut(String call, MethodHandle f) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment out = arena.allocate(JAVA_INT);
-            int status = (int) f.invokeExact(out);
-            check(call, status);
+            check(call, (int) f.invokeExact(out));
             return out.get(JAVA_INT, 0);
-        } catch (CudaException e) {
-            throw e;
         } catch (Throwable t) {
-            throw new IllegalStateException(call + " failed: " + t, t);
+            throw NativeLibrary.failure(call, t);
         }
     }
 

@@ -5,19 +5,20 @@ import dev.glassbox.api.backend.Availability;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
+import dev.glassbox.backend.support.Arguments;
 import java.nio.file.Path;
 import java.util.List;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 
 /**
- * The cuDNN backend as the runtime sees it. So far only its binding layer exists: it installs
- * and reports why it cannot run here (the first missing library or device), and where all of
- * that is present it still reports itself unavailable until its kernels are built, rather
- * than accept work it cannot do. Ranked above djl, so that it becomes the default where it
- * can run.
+ * The cuDNN backend as the runtime sees it: available where the CUDA runtime, cuDNN, cuBLAS,
+ * the driver and a device are all present; elsewhere it installs and reports the first thing
+ * missing. Ranked above djl, so that it becomes the default where it can run. The device
+ * (handles, the PTX module) opens on the first {@link #prepare} and closes with the component.
  *
  * <p>The libraries are looked for first in the directories of ConfigAdmin PID {@value #PID},
  * property {@code path} (e.g. a file {@code dev.glassbox.backend.cudnn.config} in the deploy
@@ -38,6 +39,7 @@ public final class CudnnBackend implements Backend {
     private volatile List<Path> searchPath = NativeLibraries.searchPath();
     /** Probed once per configuration, when first asked: a library search and at most one device query. */
     private volatile Availability availability;
+    private GpuDevice device;
 
     @Activate
     @Modified
@@ -48,6 +50,14 @@ public final class CudnnBackend implements Backend {
         availability = null;
     }
 
+    @Deactivate
+    synchronized void deactivate() {
+        if (device != null) {
+            device.close();
+            device = null;
+        }
+    }
+
     @Override
     public String id() {
         return ID;
@@ -55,7 +65,7 @@ public final class CudnnBackend implements Backend {
 
     @Override
     public String description() {
-        return "NVIDIA cuDNN and cuBLAS through java.lang.foreign (binding layer only, no kernels yet)";
+        return "NVIDIA GPU: cuDNN convolutions, cuBLAS GEMMs and PTX kernels through java.lang.foreign (float32, no TF32)";
     }
 
     @Override
@@ -63,17 +73,34 @@ public final class CudnnBackend implements Backend {
         Availability a = availability;
         if (a == null) {
             a = CudaEnvironment.probe(searchPath);
-            if (a.isAvailable()) {
-                a = Availability.unavailable("the CUDA libraries and a device are here, but the cuDNN kernels are not"
-                        + " built yet");
-            }
             availability = a;
         }
         return a;
     }
 
+    /**
+     * @throws UnsupportedFeatureException if the backend is unavailable here (with the reason)
+     *         or the graph uses an op this build does not know (naming the node)
+     */
     @Override
     public PreparedModel prepare(Graph graph) {
-        throw new UnsupportedFeatureException("backend " + ID + " is " + availability(), "--backend " + ID);
+        Availability a = availability();
+        if (!a.isAvailable()) {
+            throw new UnsupportedFeatureException("backend " + ID + " is " + a, "--backend " + ID);
+        }
+        Arguments.requireKnownOps(graph, ID);
+        return new DevicePreparedModel(graph, device());
+    }
+
+    private synchronized GpuDevice device() {
+        if (device == null) {
+            try {
+                device = CudaEnvironment.open(searchPath);
+            } catch (RuntimeException | LinkageError e) {
+                availability = Availability.unavailable("cannot open the GPU: " + e.getMessage());
+                throw new UnsupportedFeatureException("backend " + ID + " is " + availability, "--backend " + ID, e);
+            }
+        }
+        return device;
     }
 }

@@ -63,9 +63,8 @@ class CudaRuntimeTest {
         assertTrue(noCudnn.toString().startsWith("unavailable: cuDNN not found: no libcudnn.so in ["), noCudnn.toString());
         Availability here = new CudnnBackend().availability();
         System.out.println("cudnn backend here: " + here);
-        assertFalse(here.isAvailable(), "no kernels yet: never available");
-        assertTrue(here.toString().matches("unavailable: (CUDA runtime|cuDNN|cuBLAS) not found: .*"
+        assertTrue(here.isAvailable() || here.toString().matches("unavailable: (CUDA runtime|cuDNN|cuBLAS) not found: .*"
                 + "|unavailable: no usable CUDA device: cudaGetDeviceCount returned .*"
-                + "|unavailable: no CUDA device .*|unavailable: the CUDA libraries and a device are here, .*"), here.toString());
+                + "|unavailable: no CUDA device .*|unavailable: CUDA driver library not found: .*"), here.toString());
     }
 }

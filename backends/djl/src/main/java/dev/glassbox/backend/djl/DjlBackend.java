@@ -8,7 +8,7 @@ import dev.glassbox.api.backend.Availability;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
-import dev.glassbox.api.graph.Node;
+import dev.glassbox.backend.support.Arguments;
 import dev.glassbox.djl.pytorch.PyTorchLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -168,14 +168,7 @@ public final class DjlBackend implements Backend {
         if (!s.availability().isAvailable()) {
             throw new UnsupportedFeatureException("the djl backend is " + s.availability(), "--backend");
         }
-        for (Node node : graph.nodes()) {
-            try {
-                DjlKernels.implemented(node.op());
-            } catch (MatchException e) {
-                throw new UnsupportedFeatureException("the djl backend does not implement " + node.op().type(),
-                        node.name(), e);
-            }
-        }
+        Arguments.requireKnownOps(graph, ID);
         NDManager models;
         synchronized (this) {
             if (root == null) {

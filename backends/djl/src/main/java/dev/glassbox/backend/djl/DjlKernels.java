@@ -19,9 +19,9 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.support.Arguments;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Function;
 
@@ -57,15 +57,6 @@ final class DjlKernels implements Kernels {
         DjlKernels kernels(WeightCache weights);
     }
 
-    static boolean implemented(Op op) {
-        return switch (op) {
-            case Op.Constant _, Op.Dense _, Op.Conv2d _, Op.ConvTranspose2d _, Op.BatchNorm _, Op.Activation _,
-                 Op.MaxPool2d _, Op.AvgPool2d _, Op.GlobalAvgPool _, Op.GlobalMaxPool _, Op.Binary _, Op.MatMul _,
-                 Op.ReduceSum _, Op.ReduceMean _, Op.Flatten _, Op.Reshape _, Op.Transpose _, Op.Concat _,
-                 Op.Slice _, Op.Pad _, Op.Expand _, Op.ResizeNearest _, Op.Softmax _, Op.LogSoftmax _ -> true;
-        };
-    }
-
     // ================================================================ Kernels
 
     @Override
@@ -79,7 +70,7 @@ final class DjlKernels implements Kernels {
     public Tensor forward(Op op, List<Tensor> inputs, TensorScope scope) {
         DjlScope s = scope(scope);
         List<DjlTensor> in = tensors(op, inputs);
-        List<Shape> shapes = shapes(in);
+        List<Shape> shapes = Arguments.shapes(in);
         Shape out = op.outputShape(shapes);
         try (NDManager tmp = s.manager().newSubManager()) {
             // never waits: while another thread runs autograd, the VJP will recompute instead
@@ -152,13 +143,10 @@ final class DjlKernels implements Kernels {
                                        TensorScope scope) {
         DjlScope s = scope(scope);
         List<DjlTensor> in = tensors(op, inputs);
-        List<Shape> shapes = shapes(in);
+        List<Shape> shapes = Arguments.shapes(in);
         Shape out = op.outputShape(shapes);
         DjlTensor g = tensor(op.type(), outputGradient);
-        if (!g.shape().equals(out)) {
-            throw new IllegalArgumentException(op.type() + ": output gradient " + g.shape() + " does not match output "
-                    + out + " for input" + (shapes.size() == 1 ? " " + shapes.get(0) : "s " + shapes));
-        }
+        Arguments.requireOutputGradient(op, g.shape(), out, shapes);
         if (op instanceof Op.Constant) {
             return List.of();
         }
@@ -262,9 +250,7 @@ final class DjlKernels implements Kernels {
         DjlScope s = scope(scope);
         DjlTensor x = tensor(what, a);
         DjlTensor y = tensor(what, b);
-        if (!x.shape().equals(y.shape())) {
-            throw new IllegalArgumentException(what + ": shapes " + x.shape() + " and " + y.shape() + " differ");
-        }
+        Arguments.requireSameShape(what, x, y);
         try (NDManager tmp = s.manager().newSubManager()) {
             return s.adopt(x.shape(), f.apply(view(x.array(), tmp), view(y.array(), tmp)), what + " result");
         }
@@ -804,34 +790,14 @@ final class DjlKernels implements Kernels {
     }
 
     private static DjlScope scope(TensorScope scope) {
-        if (scope instanceof DjlScope s) {
-            return s;
-        }
-        throw new IllegalArgumentException("scope " + scope + " does not belong to the djl backend");
+        return Arguments.scope(scope, DjlScope.class, DjlBackend.ID);
     }
 
     private static List<DjlTensor> tensors(Op op, List<Tensor> inputs) {
-        Objects.requireNonNull(inputs, "inputs");
-        List<DjlTensor> out = new ArrayList<>(inputs.size());
-        for (Tensor t : inputs) {
-            out.add(tensor(op.type(), t));
-        }
-        return out;
+        return Arguments.tensors(op.type(), inputs, DjlTensor.class, DjlBackend.ID);
     }
 
     private static DjlTensor tensor(String what, Tensor t) {
-        if (t instanceof DjlTensor d) {
-            return d;
-        }
-        throw new IllegalArgumentException(what + ": tensor " + t + " (" + (t == null ? "null" : t.getClass().getName())
-                + ") does not belong to the djl backend");
-    }
-
-    private static List<Shape> shapes(List<DjlTensor> in) {
-        List<Shape> out = new ArrayList<>(in.size());
-        for (DjlTensor t : in) {
-            out.add(t.shape());
-        }
-        return out;
+        return Arguments.tensor(what, t, DjlTensor.class, DjlBackend.ID);
     }
 }

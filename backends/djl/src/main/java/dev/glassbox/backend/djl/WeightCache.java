@@ -4,8 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.backend.support.IdentityKey;
 import java.lang.ref.ReferenceQueue;
-import java.lang.ref.WeakReference;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -23,33 +23,11 @@ final class WeightCache implements AutoCloseable {
 
     private final NDManager manager;
     private final ReferenceQueue<HostTensor> queue = new ReferenceQueue<>();
-    private final Map<Key, Map<String, NDArray>> arrays = new HashMap<>();
+    private final Map<IdentityKey<HostTensor>, Map<String, NDArray>> arrays = new HashMap<>();
     private boolean closed;
 
     WeightCache(NDManager manager) {
         this.manager = manager;
-    }
-
-    private static final class Key extends WeakReference<HostTensor> {
-        private final int hash;
-
-        Key(HostTensor t, ReferenceQueue<HostTensor> q) {
-            super(t, q);
-            hash = System.identityHashCode(t);
-        }
-
-        @Override
-        public int hashCode() {
-            return hash;
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            if (this == o) {
-                return true;
-            }
-            return o instanceof Key k && k.hash == hash && k.get() != null && k.get() == get();
-        }
     }
 
     /** The array of {@code host} (not to be closed by the caller). */
@@ -81,7 +59,7 @@ final class WeightCache implements AutoCloseable {
             throw new IllegalStateException("prepared model is closed");
         }
         expunge();
-        Map<String, NDArray> entry = arrays.get(new Key(host, null));
+        Map<String, NDArray> entry = arrays.get(new IdentityKey<>(host, null));
         if (entry == null) {
             long[] dims = new long[host.shape().rank()];
             for (int i = 0; i < dims.length; i++) {
@@ -89,7 +67,7 @@ final class WeightCache implements AutoCloseable {
             }
             entry = new HashMap<>();
             entry.put(UPLOADED, manager.create(host.data(), new Shape(dims)));
-            arrays.put(new Key(host, queue), entry);
+            arrays.put(new IdentityKey<>(host, queue), entry);
         }
         return entry;
     }

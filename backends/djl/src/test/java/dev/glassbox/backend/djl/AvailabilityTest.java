@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.glassbox.backend.conformance.BackendRun;
 import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.backend.Availability;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ class AvailabilityTest {
             assertTrue(a.toString().contains("PyTorch natives not found in " + tmp.resolve("nowhere")), a.toString());
             assertEquals("djl", backend.id());
             UnsupportedFeatureException e = assertThrows(UnsupportedFeatureException.class,
-                    () -> backend.prepare(Backends.graph()));
+                    () -> backend.prepare(BackendRun.graph()));
             assertTrue(e.getMessage().contains("unavailable"), e.getMessage());
         } finally {
             backend.deactivate();

@@ -1,13 +1,14 @@
 package dev.glassbox.backend.djl;
 
-import static dev.glassbox.backend.djl.Backends.normwiseError;
-import static dev.glassbox.backend.djl.Backends.random;
+import static dev.glassbox.backend.conformance.BackendRun.normwiseError;
+import static dev.glassbox.backend.conformance.BackendRun.random;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.glassbox.backend.conformance.BackendRun;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
@@ -52,7 +53,7 @@ class ElementwiseAndScopeTest {
 
     @Test
     void elementwisePrimitivesMatchJava() {
-        try (Backends.Run djl = new Backends.Run(Backends.DJL); Backends.Run java = new Backends.Run(Backends.JAVA)) {
+        try (BackendRun djl = new BackendRun(Backends.DJL); BackendRun java = new BackendRun(Backends.JAVA)) {
             TensorScope[] scopes = {djl.scope, java.scope};
             Kernels[] k = {djl.k, java.k};
             Random r = new Random(7);
@@ -94,7 +95,7 @@ class ElementwiseAndScopeTest {
         float[] x = {Float.NaN, -0f, 0f, 2f, -3f, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, Float.MIN_VALUE};
         float[] expected = {0, 0, 0, 1, 0, 1, 0, 1};
         HostTensor in = HostTensor.wrap(Shape.of(x.length), x);
-        try (Backends.Run djl = new Backends.Run(Backends.DJL); TensorScope s = djl.scope.child()) {
+        try (BackendRun djl = new BackendRun(Backends.DJL); TensorScope s = djl.scope.child()) {
             Tensor t = djl.k.upload(in, s);
             assertArrayEquals(expected, djl.k.positiveMask(t, s).toHost().data());
             Tensor ones = djl.k.upload(HostTensor.wrap(in.shape(), new float[] {1, 1, 1, 1, 1, 1, 1, 1}), s);
@@ -105,7 +106,7 @@ class ElementwiseAndScopeTest {
 
     @Test
     void scopesFreeEverythingOverManyCalls() {
-        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+        try (BackendRun djl = new BackendRun(Backends.DJL)) {
             Random r = new Random(3);
             Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4), Geometry2d.UNIT, 1);
             Op.MaxPool2d pool = new Op.MaxPool2d(2, 2, new Geometry2d(2, 2, 0, 0, 0, 0, 1, 1));
@@ -148,10 +149,10 @@ class ElementwiseAndScopeTest {
         HostTensor x = random(r, 2, 3, 9, 9);
         HostTensor dy = random(r, 2, 6, 5, 5);
         HostTensor expected;
-        try (Backends.Run java = new Backends.Run(Backends.JAVA)) {
+        try (BackendRun java = new BackendRun(Backends.JAVA)) {
             expected = java.gradients(conv, dy, x).get(0);
         }
-        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+        try (BackendRun djl = new BackendRun(Backends.DJL)) {
             java.util.concurrent.Callable<float[][]> work = () -> {
                 try (TensorScope s = djl.scope.child()) {
                     Tensor in = djl.k.upload(x, s);
@@ -198,7 +199,7 @@ class ElementwiseAndScopeTest {
 
     @Test
     void kernelsRunFromSeveralThreadsAtOnce() throws Exception {
-        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+        try (BackendRun djl = new BackendRun(Backends.DJL)) {
             Random r = new Random(11);
             Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4), new Geometry2d(1, 1, 1, 1, 1, 1, 1, 1), 1);
             Op.AvgPool2d pool = new Op.AvgPool2d(2, 2, new Geometry2d(2, 2, 0, 0, 0, 0, 1, 1), false);
@@ -232,7 +233,7 @@ class ElementwiseAndScopeTest {
 
     @Test
     void modifiedParametersAreCachedByIdentity() {
-        try (Backends.Run djl = new Backends.Run(Backends.DJL)) {
+        try (BackendRun djl = new BackendRun(Backends.DJL)) {
             Random r = new Random(5);
             Op.Dense dense = new Op.Dense(random(r, 3, 4), random(r, 3));
             HostTensor x = random(r, 2, 4);

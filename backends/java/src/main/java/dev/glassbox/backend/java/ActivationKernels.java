@@ -2,6 +2,7 @@ package dev.glassbox.backend.java;
 
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.backend.support.Indexing;
 
 /**
  * The elementwise activations and batch normalization's per-channel affine map. Each op
@@ -33,7 +34,7 @@ final class ActivationKernels {
             }
             case Op.PRelu p -> {
                 float[] slope = p.slope().data();
-                Strided.Rows w = Strided.rows(in.dims(), Strided.broadcast(p.slope().shape(), in));
+                Strided.Rows w = Strided.rows(in.dims(), Indexing.broadcast(p.slope().shape(), in));
                 int ss = w.steps()[0];
                 int n = w.inner();
                 for (int r = 0; r < w.count(); r++) {
@@ -100,7 +101,7 @@ final class ActivationKernels {
             }
             case Op.PRelu p -> {
                 float[] slope = p.slope().data();
-                Strided.Rows w = Strided.rows(in.dims(), Strided.broadcast(p.slope().shape(), in));
+                Strided.Rows w = Strided.rows(in.dims(), Indexing.broadcast(p.slope().shape(), in));
                 int ss = w.steps()[0];
                 int n = w.inner();
                 for (int r = 0; r < w.count(); r++) {

@@ -2,6 +2,7 @@ package dev.glassbox.backend.java;
 
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.backend.support.Indexing;
 
 /**
  * Add, Sub, Mul and Div with numpy multidirectional broadcasting. The walk goes over the
@@ -15,7 +16,7 @@ final class BinaryKernels {
 
     static float[] forward(Op.Binary op, Shape as, float[] a, Shape bs, float[] b, Shape out) {
         float[] y = new float[out.size()];
-        Strided.Rows w = Strided.rows(out.dims(), Strided.broadcast(as, out), Strided.broadcast(bs, out));
+        Strided.Rows w = Strided.rows(out.dims(), Indexing.broadcast(as, out), Indexing.broadcast(bs, out));
         int sa = w.steps()[0];
         int sb = w.steps()[1];
         int n = w.inner();
@@ -72,7 +73,7 @@ final class BinaryKernels {
                 ga = new float[g.length];
                 gb = new float[g.length];
                 boolean mul = op instanceof Op.Mul;
-                Strided.Rows w = Strided.rows(out.dims(), Strided.broadcast(as, out), Strided.broadcast(bs, out));
+                Strided.Rows w = Strided.rows(out.dims(), Indexing.broadcast(as, out), Indexing.broadcast(bs, out));
                 int sa = w.steps()[0];
                 int sb = w.steps()[1];
                 int n = w.inner();

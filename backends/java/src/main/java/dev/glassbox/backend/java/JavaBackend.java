@@ -5,7 +5,7 @@ import dev.glassbox.api.backend.Availability;
 import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
-import dev.glassbox.api.graph.Node;
+import dev.glassbox.backend.support.Arguments;
 import java.util.concurrent.ForkJoinPool;
 import java.util.concurrent.ForkJoinWorkerThread;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -101,14 +101,7 @@ public final class JavaBackend implements Backend {
     public PreparedModel prepare(Graph graph) {
         // Shapes are checked per call, at the batch size the caller brings: a model exported for
         // one batch size (constants shaped by it) may run only at that size.
-        for (Node node : graph.nodes()) {
-            try {
-                JavaKernels.implemented(node.op());
-            } catch (MatchException e) {
-                throw new UnsupportedFeatureException("the java backend does not implement " + node.op().type(),
-                        node.name(), e);
-            }
-        }
+        Arguments.requireKnownOps(graph, ID);
         return new JavaPreparedModel(graph, kernels);
     }
 }

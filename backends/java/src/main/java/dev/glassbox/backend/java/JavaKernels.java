@@ -6,9 +6,10 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.support.Arguments;
+import dev.glassbox.backend.support.Indexing;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Objects;
 
 /**
  * Checks arguments and dispatches each op to its kernel. Parameters are read straight from
@@ -20,22 +21,6 @@ final class JavaKernels implements Kernels {
 
     JavaKernels(Parallel par) {
         this.par = par;
-    }
-
-    /**
-     * Whether this backend implements {@code op}: always, for the ops this bundle was compiled
-     * against. {@link JavaBackend#prepare} calls it so that an op added to the API after this
-     * bundle was built fails there ({@link MatchException}), naming the node, rather than in
-     * the middle of an explanation. (The dispatch switches below have no default either, so a
-     * new op fails compilation here.)
-     */
-    static boolean implemented(Op op) {
-        return switch (op) {
-            case Op.Constant _, Op.Dense _, Op.Conv2d _, Op.ConvTranspose2d _, Op.BatchNorm _, Op.Activation _,
-                 Op.MaxPool2d _, Op.AvgPool2d _, Op.GlobalAvgPool _, Op.GlobalMaxPool _, Op.Binary _, Op.MatMul _,
-                 Op.ReduceSum _, Op.ReduceMean _, Op.Flatten _, Op.Reshape _, Op.Transpose _, Op.Concat _,
-                 Op.Slice _, Op.Pad _, Op.Expand _, Op.ResizeNearest _, Op.Softmax _, Op.LogSoftmax _ -> true;
-        };
     }
 
     @Override
@@ -52,7 +37,7 @@ final class JavaKernels implements Kernels {
     public Tensor forward(Op op, List<Tensor> inputs, TensorScope scope) {
         JavaScope s = scope(scope);
         List<JavaTensor> in = tensors(op, inputs);
-        List<Shape> shapes = shapes(in);
+        List<Shape> shapes = Arguments.shapes(in);
         Shape out = op.outputShape(shapes);
         Shape xs = shapes.isEmpty() ? null : shapes.get(0);
         float[] x = in.isEmpty() ? null : in.get(0).data();
@@ -78,8 +63,8 @@ final class JavaKernels implements Kernels {
             case Op.Pad p -> RoutingKernels.pad(p, xs, x, out);
             case Op.Expand _ -> Strided.expand(x, xs, out);
             case Op.ResizeNearest r -> RoutingKernels.resize(r, xs, x, out);
-            case Op.Softmax sm -> SoftmaxKernel.forward(SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, false);
-            case Op.LogSoftmax sm -> SoftmaxKernel.forward(SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, true);
+            case Op.Softmax sm -> SoftmaxKernel.forward(Indexing.softmaxView(xs, sm.axis(), sm.overTrailingAxes()), x, false);
+            case Op.LogSoftmax sm -> SoftmaxKernel.forward(Indexing.softmaxView(xs, sm.axis(), sm.overTrailingAxes()), x, true);
         };
         return s.adopt(out, y, op.type() + " output");
     }
@@ -95,13 +80,10 @@ final class JavaKernels implements Kernels {
                                        TensorScope scope) {
         JavaScope s = scope(scope);
         List<JavaTensor> in = tensors(op, inputs);
-        List<Shape> shapes = shapes(in);
+        List<Shape> shapes = Arguments.shapes(in);
         Shape out = op.outputShape(shapes);
         JavaTensor g = tensor(op, outputGradient);
-        if (!g.shape().equals(out)) {
-            throw new IllegalArgumentException(op.type() + ": output gradient " + g.shape() + " does not match output "
-                    + out + " for input" + (shapes.size() == 1 ? " " + shapes.get(0) : "s " + shapes));
-        }
+        Arguments.requireOutputGradient(op, g.shape(), out, shapes);
         Shape xs = shapes.isEmpty() ? null : shapes.get(0);
         float[] x = in.isEmpty() ? null : in.get(0).data();
         float[] dy = g.data();
@@ -128,9 +110,9 @@ final class JavaKernels implements Kernels {
             case Op.Expand _ -> one(Strided.reduceTo(dy, out, xs));
             case Op.ResizeNearest r -> one(RoutingKernels.resizeGradient(r, xs, out, dy));
             case Op.Softmax sm -> one(SoftmaxKernel.inputGradient(
-                    SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, dy, false));
+                    Indexing.softmaxView(xs, sm.axis(), sm.overTrailingAxes()), x, dy, false));
             case Op.LogSoftmax sm -> one(SoftmaxKernel.inputGradient(
-                    SoftmaxKernel.view(xs, sm.axis(), sm.overTrailingAxes()), x, dy, true));
+                    Indexing.softmaxView(xs, sm.axis(), sm.overTrailingAxes()), x, dy, true));
         };
         String label = op.type() + " input gradient";
         List<Tensor> result = new ArrayList<>(dx.length);
@@ -258,19 +240,11 @@ final class JavaKernels implements Kernels {
     }
 
     private static JavaScope scope(TensorScope scope) {
-        if (scope instanceof JavaScope s) {
-            return s;
-        }
-        throw new IllegalArgumentException("scope " + scope + " does not belong to the java backend");
+        return Arguments.scope(scope, JavaScope.class, JavaBackend.ID);
     }
 
     private static List<JavaTensor> tensors(Op op, List<Tensor> inputs) {
-        Objects.requireNonNull(inputs, "inputs");
-        List<JavaTensor> out = new ArrayList<>(inputs.size());
-        for (Tensor t : inputs) {
-            out.add(tensor(op, t));
-        }
-        return out;
+        return Arguments.tensors(op.type(), inputs, JavaTensor.class, JavaBackend.ID);
     }
 
     private static JavaTensor tensor(Op op, Tensor t) {
@@ -278,17 +252,11 @@ final class JavaKernels implements Kernels {
     }
 
     private static JavaTensor tensor(String what, Tensor t) {
-        if (t instanceof JavaTensor j) {
-            return j;
-        }
-        throw new IllegalArgumentException(what + ": tensor " + t + " (" + (t == null ? "null" : t.getClass().getName())
-                + ") does not belong to the java backend");
+        return Arguments.tensor(what, t, JavaTensor.class, JavaBackend.ID);
     }
 
     private static JavaTensor sameShape(String what, JavaTensor a, JavaTensor b) {
-        if (!a.shape().equals(b.shape())) {
-            throw new IllegalArgumentException(what + ": shapes " + a.shape() + " and " + b.shape() + " differ");
-        }
+        Arguments.requireSameShape(what, a, b);
         return b;
     }
 
@@ -296,14 +264,6 @@ final class JavaKernels implements Kernels {
         List<float[]> out = new ArrayList<>(in.size());
         for (JavaTensor t : in) {
             out.add(t.data());
-        }
-        return out;
-    }
-
-    private static List<Shape> shapes(List<JavaTensor> in) {
-        List<Shape> out = new ArrayList<>(in.size());
-        for (JavaTensor t : in) {
-            out.add(t.shape());
         }
         return out;
     }

@@ -1,6 +1,5 @@
 package dev.glassbox.backend.java;
 
-import dev.glassbox.api.tensor.Shape;
 
 /**
  * Softmax and log-softmax along one axis. The tensor is viewed as {@code [outer, len, inner]}
@@ -9,23 +8,6 @@ import dev.glassbox.api.tensor.Shape;
  */
 final class SoftmaxKernel {
     private SoftmaxKernel() {
-    }
-
-    /** The {@code [outer, len, inner]} view of {@code in} for a softmax over {@code axis}. */
-    static int[] view(Shape in, int axis, boolean overTrailingAxes) {
-        int outer = 1;
-        int len = 1;
-        int inner = 1;
-        for (int d = 0; d < in.rank(); d++) {
-            if (d < axis) {
-                outer *= in.dim(d);
-            } else if (d == axis || overTrailingAxes) {
-                len *= in.dim(d);
-            } else {
-                inner *= in.dim(d);
-            }
-        }
-        return new int[] {outer, len, inner};
     }
 
     /** Softmax (or its log) of {@code x}, stabilised by subtracting each slice's max. */

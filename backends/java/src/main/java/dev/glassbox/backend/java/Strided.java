@@ -1,6 +1,7 @@
 package dev.glassbox.backend.java;
 
 import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.backend.support.Indexing;
 
 /**
  * Walks over a box of elements seen through several strided layouts at once (broadcast
@@ -18,37 +19,6 @@ final class Strided {
      * steps by {@code steps[j]}.
      */
     record Rows(int count, int inner, int[] steps, int[][] starts) {
-    }
-
-    /** Row-major strides of a contiguous tensor of the given dimensions. */
-    static int[] contiguous(int[] dims) {
-        int[] s = new int[dims.length];
-        int stride = 1;
-        for (int d = dims.length - 1; d >= 0; d--) {
-            s[d] = stride;
-            stride = Math.multiplyExact(stride, dims[d]);
-        }
-        return s;
-    }
-
-    static int[] contiguous(Shape shape) {
-        return contiguous(shape.dims());
-    }
-
-    /**
-     * The strides of {@code operand} read as a tensor of shape {@code out} under numpy
-     * broadcasting (aligned at the last axis; stride 0 where the operand has size 1 or no axis).
-     */
-    static int[] broadcast(Shape operand, Shape out) {
-        int rank = out.rank();
-        int[] s = new int[rank];
-        int stride = 1;
-        for (int d = operand.rank() - 1; d >= 0; d--) {
-            int dim = operand.dim(d);
-            s[d + rank - operand.rank()] = dim == 1 ? 0 : stride;
-            stride *= dim;
-        }
-        return s;
     }
 
     /** The rows of a walk over {@code dims} with one stride array per layout (offsets start at 0). */
@@ -140,7 +110,7 @@ final class Strided {
     /** {@code src} (of shape {@code from}) broadcast to {@code to}, numpy rules. */
     static float[] expand(float[] src, Shape from, Shape to) {
         float[] out = new float[to.size()];
-        copy(src, 0, broadcast(from, to), out, 0, contiguous(to), to.dims());
+        copy(src, 0, Indexing.broadcast(from, to), out, 0, Indexing.contiguous(to), to.dims());
         return out;
     }
 
@@ -151,7 +121,7 @@ final class Strided {
      */
     static double[] sumTo(float[] src, Shape from, Shape to) {
         double[] acc = new double[to.size()];
-        Rows w = rows(from.dims(), contiguous(from), broadcast(to, from));
+        Rows w = rows(from.dims(), Indexing.contiguous(from), Indexing.broadcast(to, from));
         int ss = w.steps()[0];
         int ds = w.steps()[1];
         int n = w.inner();

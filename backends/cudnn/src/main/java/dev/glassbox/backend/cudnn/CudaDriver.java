@@ -1,0 +1,119 @@
+package dev.glassbox.backend.cudnn;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.nio.file.Path;
+
+/**
+ * The CUDA driver calls ({@code libcuda}) that load the backend's own PTX kernels and launch
+ * them. They run in the device's primary context, which {@link CudaRuntime#setDevice} makes
+ * current on the calling thread, so runtime, cuDNN, cuBLAS and these kernels share memory and
+ * the default stream.
+ */
+final class CudaDriver {
+    static final int SUCCESS = 0;
+
+    private final NativeLibrary lib;
+    private final MethodHandle init;
+    private final MethodHandle getErrorString;
+    private final MethodHandle moduleLoadData;
+    private final MethodHandle moduleUnload;
+    private final MethodHandle moduleGetFunction;
+    private final MethodHandle launchKernel;
+
+    private CudaDriver(NativeLibrary lib) {
+        this.lib = lib;
+        init = lib.function("cuInit", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        getErrorString = lib.function("cuGetErrorString", FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS));
+        moduleLoadData = lib.function("cuModuleLoadData", FunctionDescriptor.of(JAVA_INT, ADDRESS, ADDRESS));
+        moduleUnload = lib.function("cuModuleUnload", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
+        moduleGetFunction = lib.function("cuModuleGetFunction", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG, ADDRESS));
+        // CUresult cuLaunchKernel(CUfunction f, unsigned gridX, gridY, gridZ, blockX, blockY, blockZ,
+        //                         unsigned sharedMemBytes, CUstream stream, void **kernelParams, void **extra)
+        launchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
+                JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+    }
+
+    /** @throws IllegalArgumentException if it does not load or lacks one of the functions */
+    static CudaDriver load(Path file) {
+        return new CudaDriver(NativeLibrary.load(file));
+    }
+
+    Path file() {
+        return lib.file();
+    }
+
+    void init() {
+        try {
+            check("cuInit", (int) init.invokeExact(0));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuInit", t);
+        }
+    }
+
+    /** The driver's sentence for a status code. */
+    String errorString(int status) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(ADDRESS);
+            int s = (int) getErrorString.invokeExact(status, out);
+            return s != SUCCESS ? "unknown status" : NativeLibrary.string(out.get(ADDRESS, 0), "unknown status");
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuGetErrorString", t);
+        }
+    }
+
+    /** Loads a PTX text (the driver compiles it for the current device); returns the module handle. */
+    long loadModule(String ptx) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            check("cuModuleLoadData", (int) moduleLoadData.invokeExact(out, arena.allocateFrom(ptx)));
+            return out.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuModuleLoadData", t);
+        }
+    }
+
+    void unloadModule(long module) {
+        try {
+            check("cuModuleUnload", (int) moduleUnload.invokeExact(module));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuModuleUnload", t);
+        }
+    }
+
+    long function(long module, String name) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            check("cuModuleGetFunction(" + name + ")",
+                    (int) moduleGetFunction.invokeExact(out, module, arena.allocateFrom(name)));
+            return out.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuModuleGetFunction", t);
+        }
+    }
+
+    /**
+     * Launches {@code function} on the default stream with a 1-D grid; {@code params} is the
+     * {@code void*[]} of pointers to each argument's value.
+     */
+    void launch(String name, long function, int blocks, int threads, MemorySegment params) {
+        try {
+            check("cuLaunchKernel(" + name + ")", (int) launchKernel.invokeExact(function, blocks, 1, 1, threads, 1, 1, 0,
+                    0L, params, MemorySegment.NULL));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuLaunchKernel", t);
+        }
+    }
+
+    void check(String call, int status) {
+        if (status != SUCCESS) {
+            throw new CudaException(call, status, errorString(status));
+        }
+    }
+}

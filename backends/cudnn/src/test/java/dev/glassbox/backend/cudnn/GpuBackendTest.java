@@ -1,0 +1,116 @@
+package dev.glassbox.backend.cudnn;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.glassbox.api.backend.Availability;
+import dev.glassbox.api.graph.Geometry2d;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.backend.conformance.KernelCases;
+import dev.glassbox.backend.java.JavaBackend;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The backend on a real GPU: every conformance case against the Java backend, and device
+ * allocations counted back over many requests. Skipped, with the reason {@code glassbox list}
+ * would give, where the CUDA libraries or a device are missing (set {@code -Dglassbox.cuda.path}
+ * to the directories of libcudart, libcudnn and libcublas where they are not on the default
+ * search path). The descriptor test needs only libcudnn, no device.
+ */
+class GpuBackendTest {
+    private static GpuDevice gpu;
+
+    private static synchronized GpuDevice gpu() {
+        Availability a = CudaEnvironment.probe(NativeLibraries.searchPath());
+        if (!a.isAvailable()) {
+            System.err.println("GpuBackendTest skipped: cudnn backend " + a);
+        }
+        assumeTrue(a.isAvailable(), () -> "cudnn backend " + a);
+        if (gpu == null) {
+            gpu = CudaEnvironment.open(NativeLibraries.searchPath());
+        }
+        return gpu;
+    }
+
+    @AfterAll
+    static void close() {
+        if (gpu != null) {
+            gpu.close();
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everyOpMatchesJavaOnTheGpu() {
+        GpuDevice device = gpu();
+        BackendRun cudnn = new BackendRun(new DeviceBackend(device));
+        BackendRun java = new BackendRun(new JavaBackend(1));
+        double[] worst = new double[2];
+        return Stream.concat(KernelCases.cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            double[] e = KernelCases.check(c, cudnn, java);
+            worst[0] = Math.max(worst[0], e[0]);
+            worst[1] = Math.max(worst[1], e[1]);
+        })), Stream.of(DynamicTest.dynamicTest("close", () -> {
+            System.out.printf("cudnn (GPU) vs Java: worst normwise error forward %.3g, VJP %.3g%n", worst[0], worst[1]);
+            cudnn.close();
+            java.close();
+        })));
+    }
+
+    @Test
+    void deviceAllocationsReturnToTheParametersAfterEveryRequest() {
+        GpuDevice device = gpu();
+        Random r = new Random(5);
+        Op.Conv2d conv = new Op.Conv2d(BackendRun.random(r, 8, 3, 3, 3), BackendRun.random(r, 8),
+                new Geometry2d(2, 2, 1, 1, 1, 1, 1, 1), 1);
+        Op.Dense dense = new Op.Dense(BackendRun.random(r, 10, 8 * 5 * 5), BackendRun.random(r, 10));
+        HostTensor x = BackendRun.random(r, 4, 3, 9, 9);
+        int before = device.liveAllocations();
+        try (BackendRun run = new BackendRun(new DeviceBackend(device))) {
+            for (int i = 0; i < 500; i++) {
+                try (TensorScope s = run.scope.child()) {
+                    List<Tensor> in = run.upload(s, x);
+                    Tensor y = run.k.forward(conv, in, s);
+                    Tensor flat = run.k.forward(new Op.Flatten(1), List.of(y), s);
+                    Tensor z = run.k.forward(dense, List.of(flat), s);
+                    Tensor dz = run.k.inputGradients(dense, List.of(flat), z, z, s).get(0);
+                    Tensor dy = run.k.inputGradients(new Op.Flatten(1), List.of(y), flat, dz, s).get(0);
+                    run.k.inputGradients(conv, in, y, dy, s);
+                }
+            }
+            assertEquals(before + 4, device.liveAllocations(), "only the four parameters stay between requests");
+        }
+        assertEquals(before, device.liveAllocations(), "closing the model frees its parameters");
+    }
+
+    @Test
+    void cudnnDescribesAConvolutionWithoutADevice() {
+        Optional<Path> file = NativeLibraries.find("cudnn", NativeLibraries.searchPath());
+        assumeTrue(file.isPresent(), () -> "no libcudnn on " + NativeLibraries.searchPath());
+        Cudnn cudnn = Cudnn.load(file.get());
+        assertTrue(cudnn.version() >= 8000, "cuDNN version " + cudnn.version());
+        // stride 2, pad 3, 7x7: resnet's stem on a 224x224 batch of 2
+        ConvolutionShape s = new ConvolutionShape(2, 3, 224, 224, 64, 7, 7, 3, 3, 2, 2, 1, 1, 1);
+        try (ConvolutionPlan plan = new ConvolutionPlan(cudnn, s)) {
+            assertArrayEquals(new int[] {2, 64, 112, 112}, cudnn.forwardOutputDim(plan.convolution, plan.input,
+                    plan.filter));
+        }
+        CudaException e = assertThrows(CudaException.class, () -> cudnn.setTensor(cudnn.createTensor(), 0, 3, 4, 4));
+        assertEquals("cudnnSetTensor4dDescriptor", e.call());
+        assertTrue(e.getMessage().contains("CUDNN_STATUS_BAD_PARAM"), e.getMessage());
+    }
+}

@@ -1,0 +1,149 @@
+package dev.glassbox.backend.cudnn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.graph.Geometry2d;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.backend.conformance.KernelCases;
+import dev.glassbox.backend.java.JavaBackend;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * The cudnn backend's code on its CPU twin ({@link HostDevice}) against the Java backend: every
+ * conformance case, forward and VJP, within 1e-4 normwise, and device memory counted back to
+ * zero. What this covers without a GPU: the op dispatch, layouts, padding and cropping around
+ * cuDNN, the GEMM operand order, the kernels' bodies and their launch signatures. What it does
+ * not: cuDNN and cuBLAS themselves (reference.c stands in) and the PTX build of the kernels.
+ */
+class TwinKernelParityTest {
+    private static final JavaBackend JAVA = new JavaBackend(1);
+    private static HostDevice twin;
+    private static BackendRun device;
+    private static BackendRun java;
+    private static double worstForward;
+    private static double worstGradient;
+
+    @BeforeAll
+    static void open() {
+        twin = HostDevice.twin();
+        device = new BackendRun(new DeviceBackend(twin));
+        java = new BackendRun(JAVA);
+    }
+
+    @AfterAll
+    static void close() {
+        if (device != null) {
+            System.out.printf("cudnn twin vs Java: worst normwise error forward %.3g, VJP %.3g%n", worstForward,
+                    worstGradient);
+            device.close();
+            java.close();
+            assertEquals(0, twin.liveAllocations(), "device buffers left after the model and its scope closed");
+        }
+    }
+
+    @TestFactory
+    Stream<DynamicTest> forwardAndGradientMatchJava() {
+        return KernelCases.cases().stream().map(c -> DynamicTest.dynamicTest(c.name(), () -> {
+            double[] worst = KernelCases.check(c, device, java);
+            worstForward = Math.max(worstForward, worst[0]);
+            worstGradient = Math.max(worstGradient, worst[1]);
+        }));
+    }
+
+    @Test
+    void theElementwisePrimitivesMatchJavaExactly() {
+        Random r = new Random(7);
+        HostTensor a = BackendRun.random(r, 3, 4, 5);
+        HostTensor b = BackendRun.random(r, 3, 4, 5);
+        a.data()[0] = 0f;
+        a.data()[1] = -0f;
+        try (TensorScope ds = device.scope.child(); TensorScope js = java.scope.child()) {
+            for (Primitive p : Primitive.values()) {
+                HostTensor got = p.apply(device.k, device.k.upload(a, ds), device.k.upload(b, ds), ds).toHost();
+                HostTensor want = p.apply(java.k, java.k.upload(a, js), java.k.upload(b, js), js).toHost();
+                for (int i = 0; i < want.data().length; i++) {
+                    assertEquals(want.data()[i], got.data()[i], 0f, p + " at " + i);
+                }
+            }
+        }
+    }
+
+    private enum Primitive {
+        ADD, MULTIPLY, SCALE, ABS, SUBTRACT, DIVIDE, CLAMP, POSITIVE_MASK, STABILIZE;
+
+        Tensor apply(Kernels k, Tensor a, Tensor b, TensorScope s) {
+            return switch (this) {
+                case ADD -> k.add(a, b, s);
+                case MULTIPLY -> k.multiply(a, b, s);
+                case SCALE -> k.scale(a, 0.3f, s);
+                case ABS -> k.abs(a, s);
+                case SUBTRACT -> k.subtract(a, b, s);
+                case DIVIDE -> k.divide(a, b, s);
+                case CLAMP -> k.clamp(a, 0f, Float.POSITIVE_INFINITY, s);
+                case POSITIVE_MASK -> k.positiveMask(a, s);
+                case STABILIZE -> k.stabilize(a, 1e-6f, s);
+            };
+        }
+    }
+
+    @Test
+    void buffersAreFreedWithTheirScopeAndParametersWithTheModel() throws InterruptedException {
+        Random r = new Random(3);
+        Op.Conv2d conv = new Op.Conv2d(BackendRun.random(r, 4, 3, 3, 3), BackendRun.random(r, 4),
+                new Geometry2d(2, 2, 1, 0, 0, 1, 1, 1), 1);
+        HostTensor x = BackendRun.random(r, 2, 3, 9, 9);
+        int before = twin.liveAllocations();
+        try (BackendRun run = new BackendRun(new DeviceBackend(twin))) {
+            DevicePreparedModel model = (DevicePreparedModel) run.model;
+            for (int i = 0; i < 200; i++) {
+                // a rule's modified weights: a new HostTensor per request, dropped after it
+                Op.Conv2d modified = conv.withParameters(BackendRun.random(r, 4, 3, 3, 3), conv.bias());
+                try (TensorScope s = run.scope.child()) {
+                    List<Tensor> in = run.upload(s, x);
+                    Tensor y = run.k.forward(modified, in, s);
+                    run.k.inputGradients(modified, in, y, y, s);
+                    run.k.stabilize(y, 1e-6f, s);
+                }
+                assertEquals(0, run.scope.liveTensors());
+            }
+            int params = model.parametersOnDevice();
+            for (int tries = 0; tries < 100 && params > 2; tries++) { // reference processing runs after a GC
+                System.gc();
+                Thread.sleep(20);
+                params = model.parametersOnDevice();
+            }
+            assertTrue(params < 200, "modified weights are freed once dropped: " + params + " on the device");
+            assertEquals(before + params, twin.liveAllocations(), "only parameters stay between requests");
+        }
+        assertEquals(before, twin.liveAllocations(), "closing the model frees its parameters");
+    }
+
+    @Test
+    void aTensorOfAClosedScopeOrAnotherBackendIsRefusedByName() {
+        TensorScope s = device.scope.child();
+        Tensor t = device.k.upload(HostTensor.zeros(dev.glassbox.api.tensor.Shape.of(2, 3)), s);
+        s.close();
+        IllegalStateException closed = assertThrows(IllegalStateException.class, () -> device.k.abs(t, device.scope));
+        assertTrue(closed.getMessage().contains("used after its scope was closed"), closed.getMessage());
+        try (TensorScope js = java.scope.child()) {
+            Tensor foreign = java.k.upload(HostTensor.zeros(dev.glassbox.api.tensor.Shape.of(2, 3)), js);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> device.k.abs(foreign, device.scope));
+            assertTrue(e.getMessage().contains("does not belong to the cudnn backend"), e.getMessage());
+        }
+    }
+}
