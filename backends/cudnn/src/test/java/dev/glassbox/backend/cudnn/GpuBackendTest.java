@@ -97,20 +97,42 @@ class GpuBackendTest {
         assertEquals(before, device.liveAllocations(), "closing the model frees its parameters");
     }
 
+    /**
+     * cuDNN's own output sizes agree with {@link ConvolutionShape}'s (a plan checks that when it
+     * is made), and a failed call names itself with cuDNN's status name. Needs only libcudnn
+     * (tools/fetch_cudnn_redist.py extracts it from Maven Central's redistributable).
+     */
     @Test
-    void cudnnDescribesAConvolutionWithoutADevice() {
+    void cudnnDescribesConvolutionsWithoutADevice() {
         Optional<Path> file = NativeLibraries.find("cudnn", NativeLibraries.searchPath());
         assumeTrue(file.isPresent(), () -> "no libcudnn on " + NativeLibraries.searchPath());
         Cudnn cudnn = Cudnn.load(file.get());
+        System.out.println("cuDNN " + cudnn.version() + " from " + file.get());
         assertTrue(cudnn.version() >= 8000, "cuDNN version " + cudnn.version());
-        // stride 2, pad 3, 7x7: resnet's stem on a 224x224 batch of 2
-        ConvolutionShape s = new ConvolutionShape(2, 3, 224, 224, 64, 7, 7, 3, 3, 2, 2, 1, 1, 1);
-        try (ConvolutionPlan plan = new ConvolutionPlan(cudnn, s)) {
-            assertArrayEquals(new int[] {2, 64, 112, 112}, cudnn.forwardOutputDim(plan.convolution, plan.input,
-                    plan.filter));
+        List<ConvolutionShape> shapes = List.of(
+                new ConvolutionShape(2, 3, 224, 224, 64, 7, 7, 3, 3, 2, 2, 1, 1, 1),   // resnet's stem
+                new ConvolutionShape(1, 8, 13, 11, 8, 3, 3, 1, 1, 2, 2, 1, 1, 8),     // depthwise, stride 2
+                new ConvolutionShape(3, 4, 9, 10, 6, 3, 2, 2, 0, 1, 3, 2, 1, 2),      // dilation 2, groups 2
+                new ConvolutionShape(1, 3, 5, 5, 4, 1, 1, 0, 0, 2, 2, 1, 1, 1));      // kernel below stride
+        for (ConvolutionShape s : shapes) {
+            try (ConvolutionPlan plan = new ConvolutionPlan(cudnn, s)) {
+                assertArrayEquals(new int[] {s.n(), s.k(), s.outHeight(), s.outWidth()},
+                        cudnn.forwardOutputDim(plan.convolution, plan.input, plan.filter), s::toString);
+            }
         }
-        CudaException e = assertThrows(CudaException.class, () -> cudnn.setTensor(cudnn.createTensor(), 0, 3, 4, 4));
-        assertEquals("cudnnSetTensor4dDescriptor", e.call());
-        assertTrue(e.getMessage().contains("CUDNN_STATUS_BAD_PARAM"), e.getMessage());
+        long tensor = cudnn.createTensor();
+        try {
+            CudaException e = assertThrows(CudaException.class, () -> cudnn.setTensor(tensor, 0, 3, 4, 4));
+            assertEquals("cudnnSetTensor4dDescriptor", e.call());
+            assertTrue(e.getMessage().contains("CUDNN_STATUS_BAD_PARAM"), e.getMessage());
+        } finally {
+            cudnn.destroyTensor(tensor);
+        }
+        if (!CudaEnvironment.probe(NativeLibraries.searchPath()).isAvailable()) {
+            // no device: the handle cannot be made, and the error says which call and why
+            CudaException e = assertThrows(CudaException.class, cudnn::createHandle);
+            assertEquals("cudnnCreate", e.call());
+            System.out.println("without a device: " + e.getMessage());
+        }
     }
 }

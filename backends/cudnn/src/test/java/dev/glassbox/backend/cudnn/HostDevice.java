@@ -77,6 +77,10 @@ final class HostDevice implements Device {
             built = compile();
         }
         if (built instanceof String reason) {
+            // .ci/run installs gcc: there a missing twin is a failure, not a skip
+            if (System.getenv("GLASSBOX_CI") != null) {
+                throw new IllegalStateException(reason);
+            }
             Assumptions.abort(reason);
         }
         return (HostDevice) built;
