@@ -34,12 +34,16 @@ public final class CudnnBackend implements Backend {
     @interface Config {
         /** Directories with the CUDA, cuDNN and cuBLAS libraries, separated like PATH; searched first. */
         String path() default "";
+
+        /** Device memory kept in freed buffers for reuse ({@link CachingDevice}), in MiB; read when the device opens. */
+        int cacheMegabytes() default 2048;
     }
 
     private volatile List<Path> searchPath = NativeLibraries.searchPath();
+    private volatile long cacheBytes = 2048L << 20;
     /** Probed once per configuration, when first asked: a library search and at most one device query. */
     private volatile Availability availability;
-    private GpuDevice device;
+    private Device device;
 
     @Activate
     @Modified
@@ -47,6 +51,7 @@ public final class CudnnBackend implements Backend {
         String property = System.getProperty(NativeLibraries.PATH_PROPERTY);
         searchPath = NativeLibraries.searchPath(
                 property == null ? config.path() : config.path() + java.io.File.pathSeparator + property, System.getenv());
+        cacheBytes = Math.max(0, (long) config.cacheMegabytes()) << 20;
         availability = null;
     }
 
@@ -92,10 +97,10 @@ public final class CudnnBackend implements Backend {
         return new DevicePreparedModel(graph, device());
     }
 
-    private synchronized GpuDevice device() {
+    private synchronized Device device() {
         if (device == null) {
             try {
-                device = CudaEnvironment.open(searchPath);
+                device = new CachingDevice(CudaEnvironment.open(searchPath), cacheBytes);
             } catch (RuntimeException | LinkageError e) {
                 availability = Availability.unavailable("cannot open the GPU: " + e.getMessage());
                 throw new UnsupportedFeatureException("backend " + ID + " is " + availability, "--backend " + ID, e);

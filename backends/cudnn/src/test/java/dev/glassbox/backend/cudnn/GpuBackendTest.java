@@ -71,16 +71,19 @@ class GpuBackendTest {
         })));
     }
 
+    /** As the backend runs: a fresh device behind a {@link CachingDevice}; cudaMalloc'd buffers are counted too. */
     @Test
     void deviceAllocationsReturnToTheParametersAfterEveryRequest() {
-        GpuDevice device = gpu();
+        gpu();
+        GpuDevice device = CudaEnvironment.open(NativeLibraries.searchPath());
+        CachingDevice pooled = new CachingDevice(device, 1L << 30);
         Random r = new Random(5);
         Op.Conv2d conv = new Op.Conv2d(BackendRun.random(r, 8, 3, 3, 3), BackendRun.random(r, 8),
                 new Geometry2d(2, 2, 1, 1, 1, 1, 1, 1), 1);
         Op.Dense dense = new Op.Dense(BackendRun.random(r, 10, 8 * 5 * 5), BackendRun.random(r, 10));
         HostTensor x = BackendRun.random(r, 4, 3, 9, 9);
-        int before = device.liveAllocations();
-        try (BackendRun run = new BackendRun(new DeviceBackend(device))) {
+        int afterFirst = -1;
+        try (BackendRun run = new BackendRun(new DeviceBackend(pooled))) {
             for (int i = 0; i < 500; i++) {
                 try (TensorScope s = run.scope.child()) {
                     List<Tensor> in = run.upload(s, x);
@@ -91,10 +94,14 @@ class GpuBackendTest {
                     Tensor dy = run.k.inputGradients(new Op.Flatten(1), List.of(y), flat, dz, s).get(0);
                     run.k.inputGradients(conv, in, y, dy, s);
                 }
+                afterFirst = i == 0 ? device.liveAllocations() : afterFirst;
+                assertEquals(4, pooled.liveAllocations(), "only the four parameters stay between requests");
             }
-            assertEquals(before + 4, device.liveAllocations(), "only the four parameters stay between requests");
+            assertEquals(afterFirst, device.liveAllocations(), "later requests reuse the first one's buffers");
         }
-        assertEquals(before, device.liveAllocations(), "closing the model frees its parameters");
+        assertEquals(0, pooled.liveAllocations(), "closing the model frees its parameters");
+        pooled.close();
+        assertEquals(0, device.liveAllocations(), "closing frees every cudaMalloc'd buffer");
     }
 
     /**

@@ -133,6 +133,47 @@ class TwinKernelParityTest {
     }
 
     @Test
+    void freedBuffersAreReusedByTheNextAllocationOfTheirSizeUpToTheCap() {
+        int before = twin.liveAllocations();
+        CachingDevice caching = new CachingDevice(twin, 3 * 1000 * Float.BYTES);
+        long a = caching.allocate(1000);
+        long b = caching.allocate(1000);
+        long c = caching.allocate(500);
+        caching.free(a);
+        assertEquals(a, caching.allocate(1000), "the freed buffer of that size comes back");
+        caching.free(a);
+        caching.free(b);
+        caching.free(c);
+        assertEquals(0, caching.liveAllocations());
+        assertEquals(before + 3, twin.liveAllocations(), "freed buffers stay allocated on the device");
+        long d = caching.allocate(2000); // 2000 + the cached 2500 floats exceed 3000 when d is freed
+        caching.free(d);
+        assertTrue(caching.cachedBuffers() < 4, "the cap sends the oldest sizes back: " + caching.cachedBuffers());
+        caching.close();
+        assertEquals(before, twin.liveAllocations(), "closing frees the cache");
+        CachingDevice pooled = new CachingDevice(twin, 1L << 30);
+        try (BackendRun run = new BackendRun(new DeviceBackend(pooled))) {
+            Random r = new Random(11);
+            Op.Conv2d conv = new Op.Conv2d(BackendRun.random(r, 4, 3, 3, 3), null, new Geometry2d(1, 1, 1, 0, 0, 1, 1, 1),
+                    1);
+            HostTensor x = BackendRun.random(r, 2, 3, 8, 8);
+            int[] onDevice = new int[50];
+            for (int i = 0; i < onDevice.length; i++) {
+                try (TensorScope s = run.scope.child()) {
+                    List<Tensor> in = run.upload(s, x);
+                    Tensor y = run.k.forward(conv, in, s);
+                    run.k.inputGradients(conv, in, y, y, s);
+                }
+                onDevice[i] = twin.liveAllocations();
+            }
+            assertEquals(onDevice[0], onDevice[onDevice.length - 1], "requests after the first allocate nothing new");
+            assertEquals(1, pooled.liveAllocations(), "between requests only the weight is held");
+        }
+        pooled.close();
+        assertEquals(before, twin.liveAllocations());
+    }
+
+    @Test
     void aTensorOfAClosedScopeOrAnotherBackendIsRefusedByName() {
         TensorScope s = device.scope.child();
         Tensor t = device.k.upload(HostTensor.zeros(dev.glassbox.api.tensor.Shape.of(2, 3)), s);
