@@ -6,9 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glassbox.api.graph.Geometry2d;
-import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.graph.Op.ResizeNearest.CoordinateMode;
 import dev.glassbox.api.graph.Op.ResizeNearest.NearestMode;
+import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import java.util.ArrayList;
@@ -85,6 +85,10 @@ public final class KernelCases {
                 new Geometry2d(3, 1, 1, 0, 2, 1, 1, 2), 4), x(2, 4, 11, 7)));
         cases.add(c("Conv2d stride 2 dilation 2 (autograd)", new Op.Conv2d(p(45, 3, 2, 3, 3), null,
                 geo(2, 1, 1, 1, 1, 2), 1), x(1, 2, 9, 9)));
+        cases.add(c("Conv2d empty batch", new Op.Conv2d(p(48, 4, 3, 3, 3), p(49, 4), geo(1, 1, 1, 1, 1, 1), 1),
+                x(0, 3, 5, 5)));
+        cases.add(c("ConvTranspose2d empty batch", new Op.ConvTranspose2d(p(50, 3, 2, 3, 3), p(51, 2),
+                geo(2, 1, 1, 1, 1, 1), 1, 1, 1), x(0, 3, 4, 4)));
         cases.add(c("ConvTranspose2d stride 3 kernel 2 (phases without taps)",
                 new Op.ConvTranspose2d(p(46, 3, 2, 2, 2), p(47, 2), geo(3, 0, 1, 1, 0, 1), 1, 1, 2), x(2, 3, 3, 4)));
         cases.add(c("ConvTranspose2d stride 2 pad 1 outpad 1",

@@ -7,10 +7,12 @@ import java.lang.foreign.ValueLayout;
 /**
  * The cuDNN descriptors of one {@link ConvolutionShape} and the algorithms chosen for it,
  * made once and reused by every call of that shape; closing destroys the descriptors. The
- * algorithms are the heuristics' first choice that succeeds in plain FMA math (no TF32).
+ * algorithms are chosen once, in plain FMA math (no TF32): see {@link #choose}.
  */
 final class ConvolutionPlan implements AutoCloseable {
     private static final int CANDIDATES = 8;
+    /** The most scratch memory an algorithm may ask for. */
+    static final long MAX_WORKSPACE = 1L << 30;
 
     private final Cudnn cudnn;
     final ConvolutionShape shape;
@@ -91,13 +93,24 @@ final class ConvolutionPlan implements AutoCloseable {
         return backwardDataWorkspace;
     }
 
+    /**
+     * The heuristics' first algorithm that succeeds in plain FMA math, is deterministic (the
+     * same gradients run to run) and needs at most {@link #MAX_WORKSPACE} bytes; failing that,
+     * the first that succeeds in FMA or default math within the cap.
+     */
     private int choose(MemorySegment perf, int n, String pass) {
-        for (int i = 0; i < n; i++) {
-            long at = i * Cudnn.PERF_SIZE;
-            int status = perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_STATUS);
-            int math = perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_MATH);
-            if (status == Cudnn.SUCCESS && (math == Cudnn.FMA_MATH || math == 0)) {
-                return perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_ALGO);
+        for (boolean strict : new boolean[] {true, false}) {
+            for (int i = 0; i < n; i++) {
+                long at = i * Cudnn.PERF_SIZE;
+                int math = perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_MATH);
+                boolean ok = perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_STATUS) == Cudnn.SUCCESS
+                        && perf.get(ValueLayout.JAVA_LONG, at + Cudnn.PERF_MEMORY) <= MAX_WORKSPACE
+                        && (strict ? math == Cudnn.FMA_MATH
+                                && perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_DETERMINISM) == Cudnn.DETERMINISTIC
+                                : math == Cudnn.FMA_MATH || math == Cudnn.DEFAULT_MATH);
+                if (ok) {
+                    return perf.get(ValueLayout.JAVA_INT, at + Cudnn.PERF_ALGO);
+                }
             }
         }
         throw new IllegalStateException("cuDNN offers no float32 " + pass + " algorithm for " + shape);

@@ -66,7 +66,12 @@ final class Cublas {
             MemorySegment out = arena.allocate(JAVA_LONG);
             check("cublasCreate_v2", (int) create.invokeExact(out));
             long handle = out.get(JAVA_LONG, 0);
-            check("cublasSetMathMode", (int) setMathMode.invokeExact(handle, PEDANTIC_MATH));
+            try {
+                check("cublasSetMathMode", (int) setMathMode.invokeExact(handle, PEDANTIC_MATH));
+            } catch (CudaException e) {
+                destroyHandle(handle);
+                throw e;
+            }
             return handle;
         } catch (Throwable t) {
             throw NativeLibrary.failure("cublasCreate_v2", t);

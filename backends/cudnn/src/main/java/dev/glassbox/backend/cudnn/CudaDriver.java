@@ -12,9 +12,9 @@ import java.nio.file.Path;
 
 /**
  * The CUDA driver calls ({@code libcuda}) that load the backend's own PTX kernels and launch
- * them. They run in the device's primary context, which {@link CudaRuntime#setDevice} makes
- * current on the calling thread, so runtime, cuDNN, cuBLAS and these kernels share memory and
- * the default stream.
+ * them, and the device's primary context: made current on the calling thread before each call,
+ * the runtime, cuDNN, cuBLAS and these kernels all use it, so they share memory and the default
+ * stream.
  */
 final class CudaDriver {
     static final int SUCCESS = 0;
@@ -26,6 +26,10 @@ final class CudaDriver {
     private final MethodHandle moduleUnload;
     private final MethodHandle moduleGetFunction;
     private final MethodHandle launchKernel;
+    private final MethodHandle deviceGet;
+    private final MethodHandle primaryContextRetain;
+    private final MethodHandle primaryContextRelease;
+    private final MethodHandle contextSetCurrent;
 
     private CudaDriver(NativeLibrary lib) {
         this.lib = lib;
@@ -38,6 +42,10 @@ final class CudaDriver {
         //                         unsigned sharedMemBytes, CUstream stream, void **kernelParams, void **extra)
         launchKernel = lib.function("cuLaunchKernel", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_INT,
                 JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS, ADDRESS));
+        deviceGet = lib.function("cuDeviceGet", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        primaryContextRetain = lib.function("cuDevicePrimaryCtxRetain", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_INT));
+        primaryContextRelease = lib.function("cuDevicePrimaryCtxRelease_v2", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
+        contextSetCurrent = lib.function("cuCtxSetCurrent", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
     }
 
     /** @throws IllegalArgumentException if it does not load or lacks one of the functions */
@@ -54,6 +62,45 @@ final class CudaDriver {
             check("cuInit", (int) init.invokeExact(0));
         } catch (Throwable t) {
             throw NativeLibrary.failure("cuInit", t);
+        }
+    }
+
+    /** The handle of device {@code ordinal}. */
+    int device(int ordinal) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_INT);
+            check("cuDeviceGet", (int) deviceGet.invokeExact(out, ordinal));
+            return out.get(JAVA_INT, 0);
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuDeviceGet", t);
+        }
+    }
+
+    /** The device's primary context (the one the runtime, cuDNN and cuBLAS use), retained until released. */
+    long retainPrimaryContext(int device) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            check("cuDevicePrimaryCtxRetain", (int) primaryContextRetain.invokeExact(out, device));
+            return out.get(JAVA_LONG, 0);
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuDevicePrimaryCtxRetain", t);
+        }
+    }
+
+    void releasePrimaryContext(int device) {
+        try {
+            check("cuDevicePrimaryCtxRelease", (int) primaryContextRelease.invokeExact(device));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuDevicePrimaryCtxRelease", t);
+        }
+    }
+
+    /** Makes {@code context} current on the calling (carrier) thread. */
+    void setCurrent(long context) {
+        try {
+            check("cuCtxSetCurrent", (int) contextSetCurrent.invokeExact(context));
+        } catch (Throwable t) {
+            throw NativeLibrary.failure("cuCtxSetCurrent", t);
         }
     }
 

@@ -12,6 +12,9 @@ import java.util.Optional;
  */
 final class CudaEnvironment {
 
+    /** The driver's CUDA version that loads PTX ISA 7.0 (build-ptx.sh), as cudaDriverGetVersion reports it. */
+    static final int MIN_DRIVER_CUDA = 11000;
+
     private CudaEnvironment() {
     }
 
@@ -49,6 +52,11 @@ final class CudaEnvironment {
         }
         if (devices == 0) {
             return Availability.unavailable("no CUDA device (cudaGetDeviceCount found none)");
+        }
+        int driver = runtime.driverVersion();
+        if (driver < MIN_DRIVER_CUDA) {
+            return Availability.unavailable("the CUDA driver supports CUDA " + driver / 1000 + "." + driver % 1000 / 10
+                    + "; the kernels (PTX ISA 7.0) need a driver for CUDA 11.0 or newer");
         }
         if (NativeLibraries.find("cuda", searchPath).isEmpty()) {
             return missing("CUDA driver library", "cuda", searchPath);

@@ -28,7 +28,6 @@ final class CudaRuntime {
     private final MethodHandle runtimeGetVersion;
     private final MethodHandle driverGetVersion;
     private final MethodHandle getErrorString;
-    private final MethodHandle setDevice;
     private final MethodHandle malloc;
     private final MethodHandle free;
     private final MethodHandle memcpy;
@@ -41,7 +40,6 @@ final class CudaRuntime {
         runtimeGetVersion = lib.function("cudaRuntimeGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         driverGetVersion = lib.function("cudaDriverGetVersion", FunctionDescriptor.of(JAVA_INT, ADDRESS));
         getErrorString = lib.function("cudaGetErrorString", FunctionDescriptor.of(ADDRESS, JAVA_INT));
-        setDevice = lib.function("cudaSetDevice", FunctionDescriptor.of(JAVA_INT, JAVA_INT));
         malloc = lib.function("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         free = lib.function("cudaFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
         memcpy = lib.function("cudaMemcpy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
@@ -83,15 +81,6 @@ final class CudaRuntime {
             return NativeLibrary.string((MemorySegment) getErrorString.invokeExact(status), "unknown status");
         } catch (Throwable t) {
             throw NativeLibrary.failure("cudaGetErrorString", t);
-        }
-    }
-
-    /** Makes {@code device} (and its primary context) current on the calling thread. */
-    void setDevice(int device) {
-        try {
-            check("cudaSetDevice", (int) setDevice.invokeExact(device));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaSetDevice", t);
         }
     }
 

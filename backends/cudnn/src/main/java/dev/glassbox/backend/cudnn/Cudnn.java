@@ -25,6 +25,9 @@ final class Cudnn {
     static final int CROSS_CORRELATION = 1;
     /** {@code CUDNN_FMA_MATH}: plain float32 arithmetic, no TF32 or other tensor-core shortcuts. */
     static final int FMA_MATH = 3;
+    /** {@code CUDNN_DEFAULT_MATH}, {@code CUDNN_DETERMINISTIC}. */
+    static final int DEFAULT_MATH = 0;
+    static final int DETERMINISTIC = 1;
 
     /**
      * {@code cudnnConvolutionFwdAlgoPerf_t} and {@code ...BwdDataAlgoPerf_t}: {@code int algo,
@@ -34,6 +37,7 @@ final class Cudnn {
     static final long PERF_ALGO = 0;
     static final long PERF_STATUS = 4;
     static final long PERF_MEMORY = 16;
+    static final long PERF_DETERMINISM = 24;
     static final long PERF_MATH = 28;
 
     private final NativeLibrary lib;

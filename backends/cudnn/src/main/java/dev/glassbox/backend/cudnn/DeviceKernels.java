@@ -432,9 +432,25 @@ final class DeviceKernels implements Kernels {
                 op.groups());
     }
 
+    /**
+     * Whether a convolution has nothing to compute: cuDNN rejects descriptors with a zero extent,
+     * so an empty input or output (a batch of 0, say) never reaches it.
+     */
+    private boolean emptyConvolution(Shape in, Shape out, DeviceTensor result) {
+        if (in.size() == 0 || out.size() == 0) {
+            fill(result.address(), result.shape().size(), 0f);
+            return true;
+        }
+        return false;
+    }
+
     private DeviceTensor convolution(Op.Conv2d op, DeviceTensor x, Shape out, DeviceTensor y, DeviceScope s) {
         Geometry2d g = op.geometry();
         Shape xs = x.shape();
+        if (emptyConvolution(xs, out, y)) {
+            addBias(y, out.dim(0), out.dim(1), out.dim(2) * out.dim(3), op.bias());
+            return y;
+        }
         if (symmetric(g)) {
             device.convolutionForward(shape(op, xs.dim(0), xs.dim(2), xs.dim(3)), x.address(), param(op.weight()),
                     y.address());
@@ -455,6 +471,9 @@ final class DeviceKernels implements Kernels {
 
     private DeviceTensor convolutionGradient(Op.Conv2d op, Shape xs, DeviceTensor dy, DeviceTensor dx, DeviceScope s) {
         Geometry2d g = op.geometry();
+        if (emptyConvolution(xs, dy.shape(), dx)) {
+            return dx;
+        }
         if (symmetric(g)) {
             device.convolutionBackwardData(shape(op, xs.dim(0), xs.dim(2), xs.dim(3)), dy.address(), param(op.weight()),
                     dx.address());
@@ -505,6 +524,10 @@ final class DeviceKernels implements Kernels {
     private DeviceTensor transposedConvolution(Op.ConvTranspose2d op, DeviceTensor x, Shape out, DeviceTensor y,
                                                DeviceScope s) {
         Geometry2d g = op.geometry();
+        if (emptyConvolution(x.shape(), out, y)) {
+            addBias(y, out.dim(0), out.dim(1), out.dim(2) * out.dim(3), op.bias());
+            return y;
+        }
         ConvolutionShape full = fullShape(op, x.shape());
         Shape fs = Shape.of(full.n(), full.c(), full.h(), full.w());
         fill(y.address(), out.size(), 0f);
@@ -524,6 +547,9 @@ final class DeviceKernels implements Kernels {
     private DeviceTensor transposedConvolutionGradient(Op.ConvTranspose2d op, Shape xs, DeviceTensor dy, DeviceTensor dx,
                                                        DeviceScope s) {
         Geometry2d g = op.geometry();
+        if (emptyConvolution(xs, dy.shape(), dx)) {
+            return dx;
+        }
         ConvolutionShape full = fullShape(op, xs);
         Shape fs = Shape.of(full.n(), full.c(), full.h(), full.w());
         Shape out = dy.shape();

@@ -21,8 +21,10 @@ import java.util.function.Function;
 /**
  * Device 0 through the CUDA runtime, the driver (the PTX kernels), cuDNN and cuBLAS. One cuDNN
  * and one cuBLAS handle serve every thread, so calls are serialised by a lock; all work goes to
- * the default stream, in order, and copies back to the host wait for it. Each thread that
- * calls in is bound to the device's primary context first.
+ * the default stream, in order, and copies back to the host wait for it. The device's primary
+ * context is retained while this device is open and made current right before every native
+ * call (a thread-local flag would go stale on virtual threads, which change carriers, and
+ * where other code switches contexts).
  */
 final class GpuDevice implements Device {
     /** Threads per block; every kernel walks its range with a grid-stride loop. */
@@ -36,22 +38,35 @@ final class GpuDevice implements Device {
     private final Cudnn cudnn;
     private final Cublas cublas;
     private final ReentrantLock lock = new ReentrantLock();
-    private final ThreadLocal<Boolean> bound = ThreadLocal.withInitial(() -> false);
     private final AtomicInteger live = new AtomicInteger();
     private final Map<ConvolutionShape, ConvolutionPlan> plans = new HashMap<>();
     private final Map<Kernel, Long> functions = new EnumMap<>(Kernel.class);
+    private final int ordinal;
+    private final long context;
     private final long module;
     private final long cudnnHandle;
     private final long cublasHandle;
+    /** cuDNN's scratch memory, grown as needed and kept: freeing it would wait for the device. */
+    private long workspace;
+    private long workspaceBytes;
 
     GpuDevice(CudaRuntime runtime, CudaDriver driver, Cudnn cudnn, Cublas cublas) {
         this.runtime = runtime;
         this.driver = driver;
         this.cudnn = cudnn;
         this.cublas = cublas;
-        bind();
         driver.init();
-        module = driver.loadModule(ptx());
+        ordinal = driver.device(0);
+        context = driver.retainPrimaryContext(ordinal);
+        bind();
+        long loaded;
+        try {
+            loaded = driver.loadModule(ptx());
+        } catch (RuntimeException e) {
+            driver.releasePrimaryContext(ordinal);
+            throw e;
+        }
+        module = loaded;
         long dnn = 0;
         try {
             for (Kernel k : Kernel.values()) {
@@ -65,6 +80,7 @@ final class GpuDevice implements Device {
                 cudnn.destroyHandle(dnn);
             }
             driver.unloadModule(module);
+            driver.releasePrimaryContext(ordinal);
             throw e;
         }
     }
@@ -80,11 +96,9 @@ final class GpuDevice implements Device {
         }
     }
 
+    /** Makes the primary context current on this thread: the next native call runs in it. */
     private void bind() {
-        if (!bound.get()) {
-            runtime.setDevice(0);
-            bound.set(true);
-        }
+        driver.setCurrent(context);
     }
 
     @Override
@@ -163,7 +177,6 @@ final class GpuDevice implements Device {
         if (n == 0) {
             return;
         }
-        bind();
         try (Arena arena = Arena.ofConfined()) {
             // kernelParams: one pointer per parameter, to a copy of its value
             MemorySegment params = arena.allocate(ADDRESS, args.length + 1);
@@ -181,6 +194,7 @@ final class GpuDevice implements Device {
             int blocks = (int) Math.min((n + THREADS - 1) / THREADS, MAX_BLOCKS);
             lock.lock();
             try {
+                bind();
                 driver.launch(kernel.symbol(), functions.get(kernel), blocks, THREADS, params);
             } finally {
                 lock.unlock();
@@ -199,39 +213,46 @@ final class GpuDevice implements Device {
         convolution(shape, false, dy, w, dx);
     }
 
-    /** One cuDNN pass with the plan's algorithm and a workspace allocated for the call. */
+    /** One cuDNN pass with the plan's algorithm and the shared workspace. */
     private void convolution(ConvolutionShape shape, boolean forward, long in, long w, long out) {
-        bind();
         lock.lock();
         try {
+            bind();
             ConvolutionPlan p = plans.computeIfAbsent(shape, s -> new ConvolutionPlan(cudnn, s));
             int algo = forward ? p.forwardAlgorithm(cudnnHandle) : p.backwardDataAlgorithm(cudnnHandle);
             long bytes = forward ? p.forwardWorkspace() : p.backwardDataWorkspace();
-            long workspace = bytes == 0 ? 0 : runtime.malloc(bytes);
-            try {
-                if (forward) {
-                    cudnn.forward(cudnnHandle, p.input, in, p.filter, w, p.convolution, algo, workspace, bytes, p.output,
-                            out);
-                } else {
-                    cudnn.backwardData(cudnnHandle, p.filter, w, p.output, in, p.convolution, algo, workspace, bytes,
-                            p.input, out);
-                }
-            } finally {
-                if (workspace != 0) {
-                    runtime.free(workspace);
-                }
+            long scratch = workspace(bytes);
+            if (forward) {
+                cudnn.forward(cudnnHandle, p.input, in, p.filter, w, p.convolution, algo, scratch, bytes, p.output, out);
+            } else {
+                cudnn.backwardData(cudnnHandle, p.filter, w, p.output, in, p.convolution, algo, scratch, bytes, p.input,
+                        out);
             }
         } finally {
             lock.unlock();
         }
     }
 
+    /** The workspace, at least {@code bytes} large (under the lock). */
+    private long workspace(long bytes) {
+        if (bytes > workspaceBytes) {
+            if (workspace != 0) {
+                runtime.free(workspace);
+                workspace = 0;
+                workspaceBytes = 0;
+            }
+            workspace = runtime.malloc(bytes);
+            workspaceBytes = bytes;
+        }
+        return workspace;
+    }
+
     @Override
     public void gemm(boolean transA, boolean transB, int m, int n, int k, long a, int lda, long b, int ldb, long c,
                      int ldc) {
-        bind();
         lock.lock();
         try {
+            bind();
             cublas.sgemm(cublasHandle, transA ? Cublas.TRANSPOSE : Cublas.NO_TRANSPOSE,
                     transB ? Cublas.TRANSPOSE : Cublas.NO_TRANSPOSE, m, n, k, a, lda, b, ldb, c, ldc);
         } finally {
@@ -241,17 +262,22 @@ final class GpuDevice implements Device {
 
     @Override
     public void close() {
-        bind();
         lock.lock();
         try {
+            bind();
             runtime.synchronize();
             for (ConvolutionPlan p : plans.values()) {
                 p.close();
             }
             plans.clear();
+            if (workspace != 0) {
+                runtime.free(workspace);
+                workspace = 0;
+            }
             cublas.destroyHandle(cublasHandle);
             cudnn.destroyHandle(cudnnHandle);
             driver.unloadModule(module);
+            driver.releasePrimaryContext(ordinal);
         } finally {
             lock.unlock();
         }
