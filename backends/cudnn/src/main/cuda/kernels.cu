@@ -9,7 +9,7 @@
  *    compiles it for the device at load time. Every kernel walks its range with a
  *    grid-stride loop, so any grid size is correct.
  *  - for the CPU twin the tests run (-DGLASSBOX_HOST, plain C): the same bodies, with the
- *    grid-stride loop a plain loop and atomic adds plain adds.
+ *    grid-stride loop a plain loop.
  * Each kernel takes the element count first; the Java side (Kernel.java) launches it by name
  * with its other arguments in order, and the op codes below are Kernel.java's.
  */
@@ -17,13 +17,11 @@
 #include <math.h>
 #define KERNEL(name) void name
 #define FOR_EACH(i, n) for (long long i = 0; i < (n); i++)
-#define ATOMIC_ADD(p, v) (*(p) += (v))
 #define DEVICE static
 #else
 #define KERNEL(name) extern "C" __global__ void name
 #define FOR_EACH(i, n) \
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < (n); i += (long long) blockDim.x * gridDim.x)
-#define ATOMIC_ADD(p, v) atomicAdd((p), (v))
 #define DEVICE __device__ static
 #endif
 
@@ -31,7 +29,7 @@
 
 /* ------------------------------------------------------------------ elementwise */
 
-/* Op codes of strided(); ACCUMULATE adds into the output instead of storing. */
+/* Op codes of strided() and reduce(). */
 enum {
     OP_COPY = 0, OP_FILL = 1, OP_ADD = 2, OP_SUB = 3, OP_MUL = 4, OP_DIV = 5, OP_SCALE = 6, OP_ABS = 7,
     OP_CLAMP = 8, OP_POSITIVE_MASK = 9, OP_STABILIZE = 10, OP_NEG = 11, OP_AFFINE = 12,
@@ -39,8 +37,7 @@ enum {
     OP_PRELU_GRAD = 18, OP_ELU = 19, OP_ELU_GRAD = 20, OP_SIGMOID = 21, OP_SIGMOID_GRAD = 22,
     OP_TANH = 23, OP_TANH_GRAD = 24, OP_HARD_SIGMOID = 25, OP_HARD_SIGMOID_GRAD = 26,
     OP_HARD_SWISH = 27, OP_HARD_SWISH_GRAD = 28, OP_CLIP_GRAD = 29, OP_DIV_GRAD_A = 30,
-    OP_DIV_GRAD_B = 31,
-    ACCUMULATE = 256
+    OP_DIV_GRAD_B = 31
 };
 
 /*
@@ -115,37 +112,65 @@ DEVICE float apply(int op, float p, float q, float a, float b, float c) {
     }
 }
 
-/*
- * y[box] = op(a[box], b[box], c[box]) (or += with ACCUMULATE, atomically: several box
- * positions may share an output element, as in a sum over broadcast axes). Null operands
- * read as 0.
- */
-KERNEL(strided)(long long n, int op, float p, float q, Layout L, const float *a, const float *b, const float *c, float *y) {
-    FOR_EACH(i, n) {
-        long long rest = i;
-        long long oy = 0, oa = 0, ob = 0, oc = 0;
-        for (int d = L.rank - 1; d >= 0; d--) {
-            long long k = rest % L.dims[d];
-            rest /= L.dims[d];
-            oy += k * L.y[d];
-            oa += k * L.a[d];
-            ob += k * L.b[d];
-            oc += k * L.c[d];
-        }
-        float v = apply(op & (ACCUMULATE - 1), p, q, a ? a[oa] : 0.0f, b ? b[ob] : 0.0f, c ? c[oc] : 0.0f);
-        if (op & ACCUMULATE) {
-            ATOMIC_ADD(y + oy, v);
-        } else {
-            y[oy] = v;
-        }
+/* The offsets of box element i in the four layouts of L. */
+DEVICE void offsets(const Layout *L, long long i, long long *oy, long long *oa, long long *ob, long long *oc) {
+    long long rest = i;
+    *oy = *oa = *ob = *oc = 0;
+    for (int d = L->rank - 1; d >= 0; d--) {
+        long long k = rest % L->dims[d];
+        rest /= L->dims[d];
+        *oy += k * L->y[d];
+        *oa += k * L->a[d];
+        *ob += k * L->b[d];
+        *oc += k * L->c[d];
     }
 }
 
-/* y[i] = x[index[i]], or with scatter != 0 x[index[i]] += y[i] (atomically). */
-KERNEL(gather)(long long n, int scatter, const int *index, float *x, float *y) {
+/* y[box] = op(a[box], b[box], c[box]); null operands read as 0. */
+KERNEL(strided)(long long n, int op, float p, float q, Layout L, const float *a, const float *b, const float *c, float *y) {
     FOR_EACH(i, n) {
-        if (scatter) {
-            ATOMIC_ADD(x + index[i], y[i]);
+        long long oy, oa, ob, oc;
+        offsets(&L, i, &oy, &oa, &ob, &oc);
+        y[oy] = apply(op, p, q, a ? a[oa] : 0.0f, b ? b[ob] : 0.0f, c ? c[oc] : 0.0f);
+    }
+}
+
+/*
+ * Sums over axes: y[i] = scale * sum over the inner box of op(a, b, c), for each element i of
+ * the outer box (n of them). Both layouts give operand strides; the outer one also the
+ * output's. Summed in double, inner box in row-major order.
+ */
+KERNEL(reduce)(long long n, int op, float p, float q, float scale, Layout outer, Layout inner, const float *a,
+               const float *b, const float *c, float *y) {
+    long long m = 1;
+    for (int d = 0; d < inner.rank; d++) {
+        m *= inner.dims[d];
+    }
+    FOR_EACH(i, n) {
+        long long oy, oa, ob, oc;
+        offsets(&outer, i, &oy, &oa, &ob, &oc);
+        double sum = 0;
+        for (long long j = 0; j < m; j++) {
+            long long iy, ia, ib, ic;
+            offsets(&inner, j, &iy, &ia, &ib, &ic);
+            sum += apply(op, p, q, a ? a[oa + ia] : 0.0f, b ? b[ob + ib] : 0.0f, c ? c[oc + ic] : 0.0f);
+        }
+        y[oy] = (float) (sum * scale);
+    }
+}
+
+/*
+ * y[i] = x[index[i]] (n outputs); or, as its adjoint, x[i] = the sum of y[sources[k]] for k in
+ * [starts[i], starts[i + 1]) (n inputs, sources ascending: the Java backend's order).
+ */
+KERNEL(gather)(long long n, int adjoint, const int *index, const int *starts, float *x, float *y) {
+    FOR_EACH(i, n) {
+        if (adjoint) {
+            float sum = 0.0f;
+            for (int k = starts[i]; k < starts[i + 1]; k++) {
+                sum += y[index[k]];
+            }
+            x[i] = sum;
         } else {
             y[i] = x[index[i]];
         }
@@ -175,60 +200,101 @@ DEVICE int counted(int o, int in, int k, int stride, int before, int after, int 
     return n;
 }
 
+/* The first maximal tap of window (oy, ox) in row-major order, or -1 if no tap is inside. */
+DEVICE long long argmax(const Pool *g, const float *x, long long base, int oy, int ox) {
+    long long best = -1;
+    float max = -3.40282347e38f;
+    for (int r = 0; r < g->kh; r++) {
+        int ih = oy * g->sh - g->pt + r * g->dh;
+        if (ih < 0 || ih >= g->h) {
+            continue;
+        }
+        for (int s = 0; s < g->kw; s++) {
+            int iw = ox * g->sw - g->pl + s * g->dw;
+            if (iw < 0 || iw >= g->w) {
+                continue;
+            }
+            long long at = base + (long long) ih * g->w + iw;
+            if (best < 0 || x[at] > max) {
+                best = at;
+                max = x[at];
+            }
+        }
+    }
+    return best;
+}
+
+DEVICE int divisor(const Pool *g, int oy, int ox) {
+    return counted(oy, g->h, g->kh, g->sh, g->pt, g->pb, g->dh, g->include_pad)
+            * counted(ox, g->w, g->kw, g->sw, g->pl, g->pr, g->dw, g->include_pad);
+}
+
 /*
- * One thread per output cell (n = planes * oh * ow). Max: the first maximal tap in row-major
- * order wins, padding never does, an empty window gives the lowest float and routes nothing.
- * Average: the sum of the taps inside the input over the counted divisor. Backward kinds add
- * into out (= dx, zeroed by the caller).
+ * Forward kinds: one thread per output cell (n = planes * oh * ow). Max: the first maximal tap
+ * in row-major order wins, padding never does, an empty window gives the lowest float. Average:
+ * the sum of the taps inside the input over the counted divisor (0 for none).
+ * Backward kinds: one thread per input cell (n = planes * h * w), which sums what the windows
+ * over it send, in the order of the windows (row-major): a max window sends its gradient to
+ * its argmax, an average window an equal share to each of its taps.
  */
 KERNEL(pool2d)(long long n, int kind, Pool g, const float *x, const float *dy, float *out) {
     FOR_EACH(i, n) {
-        int ox = (int) (i % g.ow);
-        int oy = (int) (i / g.ow % g.oh);
-        long long base = i / ((long long) g.ow * g.oh) * g.h * g.w;
-        int is_max = kind == MAX_FORWARD || kind == MAX_BACKWARD;
-        int divisor = is_max ? 1 : counted(oy, g.h, g.kh, g.sh, g.pt, g.pb, g.dh, g.include_pad)
-                * counted(ox, g.w, g.kw, g.sw, g.pl, g.pr, g.dw, g.include_pad);
-        if (divisor == 0) {
-            if (kind == AVG_FORWARD) {
-                out[i] = 0.0f;
-            }
-            continue;
-        }
-        float share = kind == AVG_BACKWARD ? (float) ((double) dy[i] / divisor) : 0.0f;
-        long long best = -1;
-        float max = -3.40282347e38f;
-        double sum = 0;
-        for (int r = 0; r < g.kh; r++) {
-            int ih = oy * g.sh - g.pt + r * g.dh;
-            if (ih < 0 || ih >= g.h) {
+        if (kind == MAX_FORWARD || kind == AVG_FORWARD) {
+            int ox = (int) (i % g.ow);
+            int oy = (int) (i / g.ow % g.oh);
+            long long base = i / ((long long) g.ow * g.oh) * g.h * g.w;
+            if (kind == MAX_FORWARD) {
+                long long best = argmax(&g, x, base, oy, ox);
+                out[i] = best < 0 ? -3.40282347e38f : x[best];
                 continue;
             }
-            for (int s = 0; s < g.kw; s++) {
-                int iw = ox * g.sw - g.pl + s * g.dw;
-                if (iw < 0 || iw >= g.w) {
+            int d = divisor(&g, oy, ox);
+            double sum = 0;
+            for (int r = 0; r < g.kh && d > 0; r++) {
+                int ih = oy * g.sh - g.pt + r * g.dh;
+                for (int s = 0; s < g.kw && ih >= 0 && ih < g.h; s++) {
+                    int iw = ox * g.sw - g.pl + s * g.dw;
+                    if (iw >= 0 && iw < g.w) {
+                        sum += x[base + (long long) ih * g.w + iw];
+                    }
+                }
+            }
+            out[i] = d == 0 ? 0.0f : (float) (sum / d);
+            continue;
+        }
+        int iw = (int) (i % g.w);
+        int ih = (int) (i / g.w % g.h);
+        long long plane = i / ((long long) g.w * g.h);
+        long long base = plane * g.h * g.w;
+        long long obase = plane * g.oh * g.ow;
+        float sum = 0.0f;
+        /* taps from the last to the first: the windows over this cell in row-major order */
+        for (int r = g.kh - 1; r >= 0; r--) {
+            int t = ih + g.pt - r * g.dh;
+            if (t < 0 || t % g.sh != 0 || t / g.sh >= g.oh) {
+                continue;
+            }
+            int oy = t / g.sh;
+            for (int s = g.kw - 1; s >= 0; s--) {
+                int u = iw + g.pl - s * g.dw;
+                if (u < 0 || u % g.sw != 0 || u / g.sw >= g.ow) {
                     continue;
                 }
-                long long at = base + (long long) ih * g.w + iw;
-                if (is_max) {
-                    if (best < 0 || x[at] > max) {
-                        best = at;
-                        max = x[at];
+                int ox = u / g.sw;
+                long long o = obase + (long long) oy * g.ow + ox;
+                if (kind == MAX_BACKWARD) {
+                    if (argmax(&g, x, base, oy, ox) == i) {
+                        sum += dy[o];
                     }
-                } else if (kind == AVG_FORWARD) {
-                    sum += x[at];
                 } else {
-                    ATOMIC_ADD(out + at, share);
+                    int d = divisor(&g, oy, ox);
+                    if (d > 0) {
+                        sum += (float) ((double) dy[o] / d);
+                    }
                 }
             }
         }
-        if (kind == MAX_FORWARD) {
-            out[i] = max;
-        } else if (kind == MAX_BACKWARD && best >= 0) {
-            ATOMIC_ADD(out + best, dy[i]);
-        } else if (kind == AVG_FORWARD) {
-            out[i] = (float) (sum / divisor);
-        }
+        out[i] = sum;
     }
 }
 

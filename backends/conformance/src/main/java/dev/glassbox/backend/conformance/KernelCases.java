@@ -113,6 +113,9 @@ public final class KernelCases {
         // ReLU outputs tie at 0: the gradient goes to the first maximal cell of each window.
         cases.add(c("MaxPool2d 3x2 tiling with ties", new Op.MaxPool2d(3, 2, new Geometry2d(3, 2, 0, 0, 0, 0, 1, 1)),
                 r -> HostTensor.wrap(Shape.of(2, 2, 6, 4), relu(random(r, 2, 2, 6, 4)))));
+        cases.add(c("MaxPool2d all ties", new Op.MaxPool2d(2, 3, new Geometry2d(2, 1, 0, 1, 1, 0, 1, 1)),
+                r -> HostTensor.zeros(Shape.of(2, 2, 5, 4))));
+        cases.add(c("GlobalMaxPool all ties", new Op.GlobalMaxPool(), r -> HostTensor.zeros(Shape.of(2, 3, 2, 2))));
         cases.add(c("MaxPool2d 3x3 pad 1 ceil", new Op.MaxPool2d(3, 3, geo(2, 1, 1, 1, 1, 1), true), x(2, 3, 8, 7)));
         cases.add(c("MaxPool2d asymmetric pad", new Op.MaxPool2d(2, 3, geo(1, 0, 1, 1, 0, 1)), x(2, 2, 5, 6)));
         cases.add(c("MaxPool2d dilation 2", new Op.MaxPool2d(2, 2, geo(1, 1, 1, 1, 1, 2)), x(2, 2, 6, 6)));

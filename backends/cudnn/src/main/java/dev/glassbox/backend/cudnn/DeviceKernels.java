@@ -96,7 +96,7 @@ final class DeviceKernels implements Kernels {
             }
             case Op.Transpose t -> {
                 DeviceTensor y = s.allocate(out, label);
-                copy(out.dims(), x.address(), Indexing.permutedStrides(t, xs), y.address(), Indexing.contiguous(out), false);
+                copy(out.dims(), x.address(), Indexing.permutedStrides(t, xs), y.address(), Indexing.contiguous(out));
                 yield y;
             }
             case Op.Concat c -> {
@@ -105,14 +105,14 @@ final class DeviceKernels implements Kernels {
                 for (int j = 0; j < in.size(); j++) {
                     Shape part = shapes.get(j);
                     copy(part.dims(), in.get(j).address(), Indexing.contiguous(part), y.at(offsets[j]),
-                            Indexing.contiguous(out), false);
+                            Indexing.contiguous(out));
                 }
                 yield y;
             }
             case Op.Slice sl -> {
                 DeviceTensor y = s.allocate(out, label);
                 Indexing.SliceView v = Indexing.sliceView(sl, xs);
-                copy(v.counts(), x.at(v.offset()), v.strides(), y.address(), Indexing.contiguous(out), false);
+                copy(v.counts(), x.at(v.offset()), v.strides(), y.address(), Indexing.contiguous(out));
                 yield y;
             }
             case Op.Pad p -> {
@@ -121,20 +121,20 @@ final class DeviceKernels implements Kernels {
                 Indexing.PadBox b = Indexing.padBox(p, xs, out);
                 if (b.nonEmpty()) {
                     copy(b.counts(), x.at(b.inOffset()), Indexing.contiguous(xs), y.at(b.outOffset()),
-                            Indexing.contiguous(out), false);
+                            Indexing.contiguous(out));
                 }
                 yield y;
             }
             case Op.Expand _ -> {
                 DeviceTensor y = s.allocate(out, label);
-                copy(out.dims(), x.address(), Indexing.broadcast(xs, out), y.address(), Indexing.contiguous(out), false);
+                copy(out.dims(), x.address(), Indexing.broadcast(xs, out), y.address(), Indexing.contiguous(out));
                 yield y;
             }
             case Op.ResizeNearest r -> {
                 DeviceTensor y = s.allocate(out, label);
                 try (DeviceScope tmp = s.child()) {
-                    DeviceTensor index = resizeIndex(r, xs, out, tmp);
-                    device.launch(Kernel.GATHER, out.size(), 0, index.address(), x.address(), y.address());
+                    DeviceTensor index = ints(resizeIndex(r, xs, out), tmp);
+                    device.launch(Kernel.GATHER, out.size(), 0, index.address(), 0L, x.address(), y.address());
                 }
                 yield y;
             }
@@ -180,16 +180,10 @@ final class DeviceKernels implements Kernels {
                 yield List.of(dx);
             }
             case Op.Activation a -> List.of(activationGradient(a, x, xs, g, dx));
-            case Op.MaxPool2d m -> {
-                fill(dx.address(), xs.size(), 0f);
-                yield List.of(pool(Kernel.MAX_BACKWARD, m.kernelH(), m.kernelW(), m.geometry(), false, xs, out,
-                        x.address(), g.address(), dx));
-            }
-            case Op.AvgPool2d a -> {
-                fill(dx.address(), xs.size(), 0f);
-                yield List.of(pool(Kernel.AVG_BACKWARD, a.kernelH(), a.kernelW(), a.geometry(), a.countIncludePad(), xs,
-                        out, 0L, g.address(), dx));
-            }
+            case Op.MaxPool2d m -> List.of(pool(Kernel.MAX_BACKWARD, m.kernelH(), m.kernelW(), m.geometry(), false, xs,
+                    out, x.address(), g.address(), dx));
+            case Op.AvgPool2d a -> List.of(pool(Kernel.AVG_BACKWARD, a.kernelH(), a.kernelW(), a.geometry(),
+                    a.countIncludePad(), xs, out, 0L, g.address(), dx));
             case Op.GlobalAvgPool _ -> List.of(globalPool(Kernel.GLOBAL_AVG_BACKWARD, xs, 0L, g.address(), dx));
             case Op.GlobalMaxPool _ -> {
                 fill(dx.address(), xs.size(), 0f);
@@ -204,7 +198,7 @@ final class DeviceKernels implements Kernels {
                 yield List.of(dx);
             }
             case Op.Transpose t -> {
-                copy(out.dims(), g.address(), Indexing.contiguous(out), dx.address(), Indexing.permutedStrides(t, xs), false);
+                copy(out.dims(), g.address(), Indexing.contiguous(out), dx.address(), Indexing.permutedStrides(t, xs));
                 yield List.of(dx);
             }
             case Op.Concat c -> {
@@ -213,8 +207,7 @@ final class DeviceKernels implements Kernels {
                 for (int j = 0; j < shapes.size(); j++) {
                     Shape part = shapes.get(j);
                     DeviceTensor d = s.allocate(part, label);
-                    copy(part.dims(), g.at(offsets[j]), Indexing.contiguous(out), d.address(), Indexing.contiguous(part),
-                            false);
+                    copy(part.dims(), g.at(offsets[j]), Indexing.contiguous(out), d.address(), Indexing.contiguous(part));
                     grads.add(d);
                 }
                 yield List.copyOf(grads);
@@ -222,7 +215,7 @@ final class DeviceKernels implements Kernels {
             case Op.Slice sl -> {
                 fill(dx.address(), xs.size(), 0f);
                 Indexing.SliceView v = Indexing.sliceView(sl, xs);
-                copy(v.counts(), g.address(), Indexing.contiguous(out), dx.at(v.offset()), v.strides(), false);
+                copy(v.counts(), g.address(), Indexing.contiguous(out), dx.at(v.offset()), v.strides());
                 yield List.of(dx);
             }
             case Op.Pad p -> {
@@ -230,16 +223,29 @@ final class DeviceKernels implements Kernels {
                 Indexing.PadBox b = Indexing.padBox(p, xs, out);
                 if (b.nonEmpty()) {
                     copy(b.counts(), g.at(b.outOffset()), Indexing.contiguous(out), dx.at(b.inOffset()),
-                            Indexing.contiguous(xs), false);
+                            Indexing.contiguous(xs));
                 }
                 yield List.of(dx);
             }
             case Op.Expand _ -> List.of(sumTo(Kernel.COPY, out, g, null, null, null, null, xs, dx));
             case Op.ResizeNearest r -> {
-                fill(dx.address(), xs.size(), 0f);
+                // the adjoint of the gather: each input cell sums the output cells that copy it, in order
+                int[] index = resizeIndex(r, xs, out);
+                int[] starts = new int[xs.size() + 1];
+                for (int source : index) {
+                    starts[source + 1]++;
+                }
+                for (int i = 0; i < xs.size(); i++) {
+                    starts[i + 1] += starts[i];
+                }
+                int[] sources = new int[index.length];
+                int[] next = starts.clone();
+                for (int o = 0; o < index.length; o++) {
+                    sources[next[index[o]]++] = o;
+                }
                 try (DeviceScope tmp = s.child()) {
-                    DeviceTensor index = resizeIndex(r, xs, out, tmp);
-                    device.launch(Kernel.GATHER, out.size(), 1, index.address(), dx.address(), g.address());
+                    device.launch(Kernel.GATHER, xs.size(), 1, ints(sources, tmp).address(), ints(starts, tmp).address(),
+                            dx.address(), g.address());
                 }
                 yield List.of(dx);
             }
@@ -317,14 +323,18 @@ final class DeviceKernels implements Kernels {
         device.launch(Kernel.STRIDED, n, Kernel.FILL, value, 0f, Layout.flat(n), 0L, 0L, 0L, address);
     }
 
-    /** {@code dst[box] = src[box]} (or {@code +=} with {@code accumulate}) between two strided layouts. */
-    private void copy(int[] dims, long src, int[] srcStrides, long dst, int[] dstStrides, boolean accumulate) {
+    /** {@code dst[box] = src[box]} between two strided layouts. */
+    private void copy(int[] dims, long src, int[] srcStrides, long dst, int[] dstStrides) {
+        device.launch(Kernel.STRIDED, size(dims), Kernel.COPY, 0f, 0f, Layout.of(dims, dstStrides, srcStrides, null, null),
+                src, 0L, 0L, dst);
+    }
+
+    private static long size(int[] dims) {
         long n = 1;
         for (int d : dims) {
             n *= d;
         }
-        device.launch(Kernel.STRIDED, n, Kernel.COPY | (accumulate ? Kernel.ACCUMULATE : 0), 0f, 0f,
-                Layout.of(dims, dstStrides, srcStrides, null, null), src, 0L, 0L, dst);
+        return n;
     }
 
     /** {@code y = op(a, b, c)} over {@code out}, each operand broadcast from its shape. */
@@ -342,15 +352,27 @@ final class DeviceKernels implements Kernels {
      */
     private DeviceTensor sumTo(int code, Shape out, DeviceTensor a, DeviceTensor b, Shape bs, DeviceTensor c, Shape cs,
                                Shape targetShape, DeviceTensor target) {
-        boolean sums = targetShape.size() != out.size();
-        if (sums) {
-            fill(target.address(), targetShape.size(), 0f);
-        }
-        device.launch(Kernel.STRIDED, out.size(), code | (sums ? Kernel.ACCUMULATE : 0), 0f, 0f,
-                Layout.of(out.dims(), Indexing.broadcast(targetShape, out), Indexing.contiguous(out),
-                        b == null ? null : Indexing.broadcast(bs, out), c == null ? null : Indexing.broadcast(cs, out)),
+        sumOver(code, 1f, out.dims(), Indexing.broadcast(targetShape, out), Indexing.contiguous(out),
+                b == null ? null : Indexing.broadcast(bs, out), c == null ? null : Indexing.broadcast(cs, out),
                 a.address(), b == null ? 0L : b.address(), c == null ? 0L : c.address(), target.address());
         return target;
+    }
+
+    /**
+     * {@code y = scale * sum op(a, b, c)} over a walk of {@code dims}, summing along the axes
+     * where the output's stride is 0: one thread per output element, in a fixed order.
+     */
+    private void sumOver(int code, float scale, int[] dims, int[] y, int[] as, int[] bs, int[] cs, long a, long b, long c,
+                         long target) {
+        int[] outer = dims.clone();
+        int[] inner = new int[dims.length];
+        for (int d = 0; d < dims.length; d++) {
+            boolean summed = y[d] == 0;
+            outer[d] = summed ? 1 : dims[d];
+            inner[d] = summed ? dims[d] : 1;
+        }
+        device.launch(Kernel.REDUCE, size(outer), code, 0f, 0f, scale, Layout.of(outer, y, as, bs, cs),
+                Layout.of(inner, new int[dims.length], as, bs, cs), a, b, c, target);
     }
 
     private List<Tensor> binaryGradients(Op.Binary op, Shape out, DeviceTensor g, DeviceTensor a, Shape as,
@@ -459,7 +481,7 @@ final class DeviceKernels implements Kernels {
                 DeviceTensor padded = tmp.allocate(paddedShape(xs, g), "padded input");
                 fill(padded.address(), padded.shape().size(), 0f);
                 copy(xs.dims(), x.address(), Indexing.contiguous(xs), padded.at(interior(padded.shape(), g)),
-                        Indexing.contiguous(padded.shape()), false);
+                        Indexing.contiguous(padded.shape()));
                 Shape ps = padded.shape();
                 device.convolutionForward(shape(op, ps.dim(0), ps.dim(2), ps.dim(3)), padded.address(),
                         param(op.weight()), y.address());
@@ -484,7 +506,7 @@ final class DeviceKernels implements Kernels {
             DeviceTensor padded = tmp.allocate(ps, "padded input gradient");
             device.convolutionBackwardData(shape(op, ps.dim(0), ps.dim(2), ps.dim(3)), dy.address(), param(op.weight()),
                     padded.address());
-            copy(xs.dims(), padded.at(interior(ps, g)), Indexing.contiguous(ps), dx.address(), Indexing.contiguous(xs), false);
+            copy(xs.dims(), padded.at(interior(ps, g)), Indexing.contiguous(ps), dx.address(), Indexing.contiguous(xs));
         }
         return dx;
     }
@@ -537,7 +559,7 @@ final class DeviceKernels implements Kernels {
             int[] box = croppedBox(full, g, out);
             if (box != null) {
                 copy(box, f.at((long) g.padTop() * full.w() + g.padLeft()), Indexing.contiguous(fs), y.address(),
-                        Indexing.contiguous(out), false);
+                        Indexing.contiguous(out));
             }
         }
         addBias(y, out.dim(0), out.dim(1), out.dim(2) * out.dim(3), op.bias());
@@ -559,7 +581,7 @@ final class DeviceKernels implements Kernels {
             int[] box = croppedBox(full, g, out);
             if (box != null) {
                 copy(box, dy.address(), Indexing.contiguous(out), f.at((long) g.padTop() * full.w() + g.padLeft()),
-                        Indexing.contiguous(fs), false);
+                        Indexing.contiguous(fs));
             }
             device.convolutionForward(full, f.address(), param(op.weight()), dx.address());
         }
@@ -628,7 +650,9 @@ final class DeviceKernels implements Kernels {
                               long dy, DeviceTensor target) {
         int[] geometry = {in.dim(2), in.dim(3), out.dim(2), out.dim(3), kh, kw, g.strideH(), g.strideW(), g.padTop(),
                 g.padLeft(), g.padBottom(), g.padRight(), g.dilationH(), g.dilationW(), includePad ? 1 : 0};
-        device.launch(Kernel.POOL2D, out.size(), kind, geometry, x, dy, target.address());
+        // forward: a thread per output cell; backward: per input cell
+        long n = kind == Kernel.MAX_BACKWARD || kind == Kernel.AVG_BACKWARD ? in.size() : out.size();
+        device.launch(Kernel.POOL2D, n, kind, geometry, x, dy, target.address());
         return target;
     }
 
@@ -688,13 +712,9 @@ final class DeviceKernels implements Kernels {
 
     private DeviceTensor reduce(Shape in, DeviceTensor x, List<Integer> axes, boolean mean, DeviceTensor y) {
         Shape kept = Indexing.keptShape(in, axes);
-        fill(y.address(), kept.size(), 0f);
-        copy(in.dims(), x.address(), Indexing.contiguous(in), y.address(), Indexing.broadcast(kept, in), true);
-        if (mean) {
-            long n = kept.size();
-            device.launch(Kernel.STRIDED, n, Kernel.SCALE, (float) (1.0 / Indexing.reducedCount(in, axes)), 0f, Layout.flat(n),
-                    y.address(), 0L, 0L, y.address());
-        }
+        float scale = mean ? (float) (1.0 / Indexing.reducedCount(in, axes)) : 1f;
+        sumOver(Kernel.COPY, scale, in.dims(), Indexing.broadcast(kept, in), Indexing.contiguous(in), null, null,
+                x.address(), 0L, 0L, y.address());
         return y;
     }
 
@@ -706,8 +726,8 @@ final class DeviceKernels implements Kernels {
         return dx;
     }
 
-    /** For each output element of a nearest resize, the input element it copies (a device int buffer). */
-    private DeviceTensor resizeIndex(Op.ResizeNearest op, Shape in, Shape out, DeviceScope tmp) {
+    /** For each output element of a nearest resize, the input element it copies. */
+    private static int[] resizeIndex(Op.ResizeNearest op, Shape in, Shape out) {
         int rank = in.rank();
         int[] inStrides = Indexing.contiguous(in);
         int[][] src = new int[rank][];
@@ -732,8 +752,13 @@ final class DeviceKernels implements Kernels {
                 idx[d] = 0;
             }
         }
-        DeviceTensor t = tmp.allocate(out, "resize index");
-        device.copyIn(index, t.address());
+        return index;
+    }
+
+    /** {@code values} in a device buffer of {@code tmp} (ints, in a buffer of as many floats). */
+    private DeviceTensor ints(int[] values, DeviceScope tmp) {
+        DeviceTensor t = tmp.allocate(Shape.of(values.length), "index");
+        device.copyIn(values, t.address());
         return t;
     }
 }

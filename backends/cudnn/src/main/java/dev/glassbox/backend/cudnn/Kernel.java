@@ -13,8 +13,11 @@ enum Kernel {
     /** {@code (int op, float p, float q, Layout, a, b, c, y)}. */
     STRIDED("strided", Param.INT, Param.FLOAT, Param.FLOAT, Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS,
             Param.ADDRESS, Param.ADDRESS),
-    /** {@code (int scatter, const int *index, float *x, float *y)}. */
-    GATHER("gather", Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
+    /** {@code (int op, float p, float q, float scale, Layout outer, Layout inner, a, b, c, y)}. */
+    REDUCE("reduce", Param.INT, Param.FLOAT, Param.FLOAT, Param.FLOAT, Param.layout(Layout.INTS),
+            Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
+    /** {@code (int adjoint, const int *index, const int *starts, float *x, float *y)}. */
+    GATHER("gather", Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int kind, Pool, x, dy, out)}; Pool is 15 ints: h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, include_pad. */
     POOL2D("pool2d", Param.INT, Param.layout(15), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int kind, int area, x, dy, out)}. */
@@ -22,7 +25,7 @@ enum Kernel {
     /** {@code (int kind, int len, int inner, x, dy, out)}. */
     SOFTMAX("softmax", Param.INT, Param.INT, Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS);
 
-    // strided() op codes
+    // strided() and reduce() op codes
     static final int COPY = 0;
     static final int FILL = 1;
     static final int ADD = 2;
@@ -55,7 +58,6 @@ enum Kernel {
     static final int CLIP_GRAD = 29;
     static final int DIV_GRAD_A = 30;
     static final int DIV_GRAD_B = 31;
-    static final int ACCUMULATE = 256;
     // pool2d kinds
     static final int MAX_FORWARD = 0;
     static final int MAX_BACKWARD = 1;

@@ -71,6 +71,23 @@ class GpuBackendTest {
         })));
     }
 
+    /** No atomics and deterministic cuDNN algorithms: the same request gives the same bits twice. */
+    @Test
+    void theSameRequestGivesTheSameBitsEveryTime() {
+        try (BackendRun run = new BackendRun(new DeviceBackend(gpu()))) {
+            for (KernelCases.Case c : KernelCases.cases()) {
+                Random r = new Random(c.name().hashCode());
+                HostTensor[] in = c.inputs().stream().map(g -> g.apply(r)).toArray(HostTensor[]::new);
+                HostTensor dy = BackendRun.random(r, run.forward(c.op(), in).shape().dims());
+                List<HostTensor> first = run.gradients(c.op(), dy, in);
+                List<HostTensor> second = run.gradients(c.op(), dy, in);
+                for (int i = 0; i < first.size(); i++) {
+                    assertArrayEquals(first.get(i).data(), second.get(i).data(), c.name() + ", input " + i);
+                }
+            }
+        }
+    }
+
     /** As the backend runs: a fresh device behind a {@link CachingDevice}; cudaMalloc'd buffers are counted too. */
     @Test
     void deviceAllocationsReturnToTheParametersAfterEveryRequest() {
