@@ -31,7 +31,6 @@ final class CudaRuntime {
     private final MethodHandle malloc;
     private final MethodHandle free;
     private final MethodHandle memcpy;
-    private final MethodHandle memset;
     private final MethodHandle deviceSynchronize;
 
     private CudaRuntime(NativeLibrary lib) {
@@ -43,7 +42,6 @@ final class CudaRuntime {
         malloc = lib.function("cudaMalloc", FunctionDescriptor.of(JAVA_INT, ADDRESS, JAVA_LONG));
         free = lib.function("cudaFree", FunctionDescriptor.of(JAVA_INT, JAVA_LONG));
         memcpy = lib.function("cudaMemcpy", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_INT));
-        memset = lib.function("cudaMemset", FunctionDescriptor.of(JAVA_INT, JAVA_LONG, JAVA_INT, JAVA_LONG));
         deviceSynchronize = lib.function("cudaDeviceSynchronize", FunctionDescriptor.of(JAVA_INT));
     }
 
@@ -109,14 +107,6 @@ final class CudaRuntime {
             check("cudaMemcpy", (int) memcpy.invokeExact(dst, src, bytes, kind));
         } catch (Throwable t) {
             throw NativeLibrary.failure("cudaMemcpy", t);
-        }
-    }
-
-    void memset(long address, int value, long bytes) {
-        try {
-            check("cudaMemset", (int) memset.invokeExact(address, value, bytes));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaMemset", t);
         }
     }
 
