@@ -60,7 +60,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
  *
  * <p>A request that names no backend gets the one configured under {@value #PID}
  * ({@code backend=djl}, e.g. a file {@code dev.glassbox.runtime.config} in the deploy
- * directory), else the available backend of highest {@code service.ranking} (djl, then java).
+ * directory), else the available backend of highest {@code service.ranking} (cudnn, then djl, then java).
  */
 @Component(service = ExplanationService.class, configurationPid = GlassboxExplanationService.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
