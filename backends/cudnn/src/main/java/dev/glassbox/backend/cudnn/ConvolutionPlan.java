@@ -7,7 +7,7 @@ import java.lang.foreign.ValueLayout;
 /**
  * The cuDNN descriptors of one {@link ConvolutionShape} and the algorithms chosen for it,
  * made once and reused by every call of that shape; closing destroys the descriptors. The
- * algorithms are chosen once, in plain FMA math (no TF32): see {@link #choose}.
+ * algorithms are chosen once, in plain FMA math (no TF32): see {@link #firstSuitable}.
  */
 final class ConvolutionPlan implements AutoCloseable {
     private static final int CANDIDATES = 8;
@@ -20,10 +20,12 @@ final class ConvolutionPlan implements AutoCloseable {
     final long output;
     final long filter;
     final long convolution;
-    private int forwardAlgo = -1;
-    private long forwardWorkspace;
-    private int backwardDataAlgo = -1;
-    private long backwardDataWorkspace;
+    private Algorithm forward;
+    private Algorithm backwardData;
+
+    /** A cuDNN algorithm and the workspace it needs, in bytes. */
+    record Algorithm(int id, long workspaceBytes) {
+    }
 
     /** Descriptors only; needs no device (so the shape arithmetic is testable without one). */
     ConvolutionPlan(Cudnn cudnn, ConvolutionShape s) {
@@ -59,38 +61,33 @@ final class ConvolutionPlan implements AutoCloseable {
         convolution = conv;
     }
 
-    /** The forward algorithm for {@code handle} and its workspace in bytes, chosen on first use. */
-    synchronized int forwardAlgorithm(long handle) {
-        if (forwardAlgo < 0) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment perf = arena.allocate(Cudnn.PERF_SIZE * CANDIDATES, 8);
-                int n = cudnn.forwardAlgorithms(handle, input, filter, convolution, output, perf, CANDIDATES);
-                forwardAlgo = choose(perf, n, "forward");
-                forwardWorkspace = cudnn.forwardWorkspace(handle, input, filter, convolution, output, forwardAlgo);
-            }
+    /** The forward pass's algorithm, chosen on first use. */
+    synchronized Algorithm forward(long handle) {
+        if (forward == null) {
+            forward = choose(handle, true);
         }
-        return forwardAlgo;
+        return forward;
     }
 
-    synchronized long forwardWorkspace() {
-        return forwardWorkspace;
-    }
-
-    synchronized int backwardDataAlgorithm(long handle) {
-        if (backwardDataAlgo < 0) {
-            try (Arena arena = Arena.ofConfined()) {
-                MemorySegment perf = arena.allocate(Cudnn.PERF_SIZE * CANDIDATES, 8);
-                int n = cudnn.backwardDataAlgorithms(handle, filter, output, convolution, input, perf, CANDIDATES);
-                backwardDataAlgo = choose(perf, n, "backward data");
-                backwardDataWorkspace = cudnn.backwardDataWorkspace(handle, filter, output, convolution, input,
-                        backwardDataAlgo);
-            }
+    /** The backward-data pass's algorithm, chosen on first use. */
+    synchronized Algorithm backwardData(long handle) {
+        if (backwardData == null) {
+            backwardData = choose(handle, false);
         }
-        return backwardDataAlgo;
+        return backwardData;
     }
 
-    synchronized long backwardDataWorkspace() {
-        return backwardDataWorkspace;
+    private Algorithm choose(long handle, boolean forwardPass) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment perf = arena.allocate(Cudnn.PERF_SIZE * CANDIDATES, 8);
+            int n = forwardPass
+                    ? cudnn.forwardAlgorithms(handle, input, filter, convolution, output, perf, CANDIDATES)
+                    : cudnn.backwardDataAlgorithms(handle, filter, output, convolution, input, perf, CANDIDATES);
+            int id = firstSuitable(perf, n, forwardPass ? "forward" : "backward data");
+            return new Algorithm(id, forwardPass
+                    ? cudnn.forwardWorkspace(handle, input, filter, convolution, output, id)
+                    : cudnn.backwardDataWorkspace(handle, filter, output, convolution, input, id));
+        }
     }
 
     /**
@@ -98,7 +95,7 @@ final class ConvolutionPlan implements AutoCloseable {
      * same gradients run to run) and needs at most {@link #MAX_WORKSPACE} bytes; failing that,
      * the first that succeeds in FMA or default math within the cap.
      */
-    private int choose(MemorySegment perf, int n, String pass) {
+    private int firstSuitable(MemorySegment perf, int n, String pass) {
         for (boolean strict : new boolean[] {true, false}) {
             for (int i = 0; i < n; i++) {
                 long at = i * Cudnn.PERF_SIZE;

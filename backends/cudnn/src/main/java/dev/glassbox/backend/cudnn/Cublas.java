@@ -62,28 +62,19 @@ final class Cublas {
 
     /** A handle on the current device, set to {@link #PEDANTIC_MATH}. */
     long createHandle() {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check("cublasCreate_v2", (int) create.invokeExact(out));
-            long handle = out.get(JAVA_LONG, 0);
-            try {
-                check("cublasSetMathMode", (int) setMathMode.invokeExact(handle, PEDANTIC_MATH));
-            } catch (CudaException e) {
-                destroyHandle(handle);
-                throw e;
-            }
-            return handle;
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cublasCreate_v2", t);
+        long handle = NativeLibrary.longOut("cublasCreate_v2", this::check, (out, a) -> (int) create.invokeExact(out));
+        try {
+            NativeLibrary.call("cublasSetMathMode", this::check,
+                    () -> (int) setMathMode.invokeExact(handle, PEDANTIC_MATH));
+        } catch (RuntimeException e) {
+            destroyHandle(handle);
+            throw e;
         }
+        return handle;
     }
 
     void destroyHandle(long handle) {
-        try {
-            check("cublasDestroy_v2", (int) destroy.invokeExact(handle));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cublasDestroy_v2", t);
-        }
+        NativeLibrary.call("cublasDestroy_v2", this::check, () -> (int) destroy.invokeExact(handle));
     }
 
     /** Column-major {@code C = op(A) op(B)}, {@code C} {@code m x n} (alpha 1, beta 0). */
@@ -92,10 +83,8 @@ final class Cublas {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(JAVA_FLOAT, 1f);
             MemorySegment zero = arena.allocateFrom(JAVA_FLOAT, 0f);
-            check("cublasSgemm_v2", (int) sgemm.invokeExact(handle, transA, transB, m, n, k, one, a, lda, b, ldb, zero,
-                    c, ldc));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cublasSgemm_v2", t);
+            NativeLibrary.call("cublasSgemm_v2", this::check, () -> (int) sgemm.invokeExact(handle, transA, transB, m, n,
+                    k, one, a, lda, b, ldb, zero, c, ldc));
         }
     }
 }

@@ -58,50 +58,28 @@ final class CudaDriver {
     }
 
     void init() {
-        try {
-            check("cuInit", (int) init.invokeExact(0));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuInit", t);
-        }
+        NativeLibrary.call("cuInit", this::check, () -> (int) init.invokeExact(0));
     }
 
     /** The handle of device {@code ordinal}. */
     int device(int ordinal) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check("cuDeviceGet", (int) deviceGet.invokeExact(out, ordinal));
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuDeviceGet", t);
-        }
+        return NativeLibrary.intOut("cuDeviceGet", this::check, (out, a) -> (int) deviceGet.invokeExact(out, ordinal));
     }
 
     /** The device's primary context (the one the runtime, cuDNN and cuBLAS use), retained until released. */
     long retainPrimaryContext(int device) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check("cuDevicePrimaryCtxRetain", (int) primaryContextRetain.invokeExact(out, device));
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuDevicePrimaryCtxRetain", t);
-        }
+        return NativeLibrary.longOut("cuDevicePrimaryCtxRetain", this::check,
+                (out, a) -> (int) primaryContextRetain.invokeExact(out, device));
     }
 
     void releasePrimaryContext(int device) {
-        try {
-            check("cuDevicePrimaryCtxRelease", (int) primaryContextRelease.invokeExact(device));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuDevicePrimaryCtxRelease", t);
-        }
+        NativeLibrary.call("cuDevicePrimaryCtxRelease", this::check,
+                () -> (int) primaryContextRelease.invokeExact(device));
     }
 
     /** Makes {@code context} current on the calling (carrier) thread. */
     void setCurrent(long context) {
-        try {
-            check("cuCtxSetCurrent", (int) contextSetCurrent.invokeExact(context));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuCtxSetCurrent", t);
-        }
+        NativeLibrary.call("cuCtxSetCurrent", this::check, () -> (int) contextSetCurrent.invokeExact(context));
     }
 
     /** The driver's sentence for a status code. */
@@ -117,32 +95,17 @@ final class CudaDriver {
 
     /** Loads a PTX text (the driver compiles it for the current device); returns the module handle. */
     long loadModule(String ptx) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check("cuModuleLoadData", (int) moduleLoadData.invokeExact(out, arena.allocateFrom(ptx)));
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuModuleLoadData", t);
-        }
+        return NativeLibrary.longOut("cuModuleLoadData", this::check,
+                (out, a) -> (int) moduleLoadData.invokeExact(out, a.allocateFrom(ptx)));
     }
 
     void unloadModule(long module) {
-        try {
-            check("cuModuleUnload", (int) moduleUnload.invokeExact(module));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuModuleUnload", t);
-        }
+        NativeLibrary.call("cuModuleUnload", this::check, () -> (int) moduleUnload.invokeExact(module));
     }
 
     long function(long module, String name) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check("cuModuleGetFunction(" + name + ")",
-                    (int) moduleGetFunction.invokeExact(out, module, arena.allocateFrom(name)));
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuModuleGetFunction", t);
-        }
+        return NativeLibrary.longOut("cuModuleGetFunction(" + name + ")", this::check,
+                (out, a) -> (int) moduleGetFunction.invokeExact(out, module, a.allocateFrom(name)));
     }
 
     /**
@@ -150,12 +113,8 @@ final class CudaDriver {
      * {@code void*[]} of pointers to each argument's value.
      */
     void launch(String name, long function, int blocks, int threads, MemorySegment params) {
-        try {
-            check("cuLaunchKernel(" + name + ")", (int) launchKernel.invokeExact(function, blocks, 1, 1, threads, 1, 1, 0,
-                    0L, params, MemorySegment.NULL));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cuLaunchKernel", t);
-        }
+        NativeLibrary.call("cuLaunchKernel(" + name + ")", this::check, () -> (int) launchKernel.invokeExact(function,
+                blocks, 1, 1, threads, 1, 1, 0, 0L, params, MemorySegment.NULL));
     }
 
     void check(String call, int status) {

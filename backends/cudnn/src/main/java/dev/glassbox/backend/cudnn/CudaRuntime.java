@@ -4,7 +4,6 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemorySegment;
 import java.lang.invoke.MethodHandle;
@@ -60,17 +59,18 @@ final class CudaRuntime {
 
     /** The number of CUDA devices; throws when there is no usable driver. */
     int deviceCount() {
-        return intOut("cudaGetDeviceCount", getDeviceCount);
+        return NativeLibrary.intOut("cudaGetDeviceCount", this::check, (out, a) -> (int) getDeviceCount.invokeExact(out));
     }
 
     /** The runtime's version, e.g. 13000 for 13.0 (needs no device). */
     int runtimeVersion() {
-        return intOut("cudaRuntimeGetVersion", runtimeGetVersion);
+        return NativeLibrary.intOut("cudaRuntimeGetVersion", this::check,
+                (out, a) -> (int) runtimeGetVersion.invokeExact(out));
     }
 
     /** The driver's CUDA version, 0 when no driver is installed. */
     int driverVersion() {
-        return intOut("cudaDriverGetVersion", driverGetVersion);
+        return NativeLibrary.intOut("cudaDriverGetVersion", this::check, (out, a) -> (int) driverGetVersion.invokeExact(out));
     }
 
     /** The runtime's sentence for a status code. */
@@ -84,50 +84,22 @@ final class CudaRuntime {
 
     /** A device allocation of {@code bytes} bytes, as an address. */
     long malloc(long bytes) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check("cudaMalloc(" + bytes + " bytes)", (int) malloc.invokeExact(out, bytes));
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaMalloc", t);
-        }
+        return NativeLibrary.longOut("cudaMalloc(" + bytes + " bytes)", this::check,
+                (out, a) -> (int) malloc.invokeExact(out, bytes));
     }
 
     void free(long address) {
-        try {
-            check("cudaFree", (int) free.invokeExact(address));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaFree", t);
-        }
+        NativeLibrary.call("cudaFree", this::check, () -> (int) free.invokeExact(address));
     }
 
     /** A blocking copy of {@code bytes} bytes; {@code kind} is one of the constants above. */
     void memcpy(long dst, long src, long bytes, int kind) {
-        try {
-            check("cudaMemcpy", (int) memcpy.invokeExact(dst, src, bytes, kind));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaMemcpy", t);
-        }
+        NativeLibrary.call("cudaMemcpy", this::check, () -> (int) memcpy.invokeExact(dst, src, bytes, kind));
     }
 
     /** Waits for the device; reports an error a kernel launched earlier left behind. */
     void synchronize() {
-        try {
-            check("cudaDeviceSynchronize", (int) deviceSynchronize.invokeExact());
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudaDeviceSynchronize", t);
-        }
-    }
-
-    /** Calls {@code int f(int*)} and returns the int, or throws naming {@code call}. */
-    private int intOut(String call, MethodHandle f) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_INT);
-            check(call, (int) f.invokeExact(out));
-            return out.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure(call, t);
-        }
+        NativeLibrary.call("cudaDeviceSynchronize", this::check, () -> (int) deviceSynchronize.invokeExact());
     }
 
     void check(String call, int status) {

@@ -149,11 +149,8 @@ final class Cudnn {
 
     /** A dense float NCHW tensor descriptor. */
     void setTensor(long desc, int n, int c, int h, int w) {
-        try {
-            check("cudnnSetTensor4dDescriptor", (int) setTensor4d.invokeExact(desc, NCHW, FLOAT, n, c, h, w));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnSetTensor4dDescriptor", t);
-        }
+        NativeLibrary.call("cudnnSetTensor4dDescriptor", this::check,
+                () -> (int) setTensor4d.invokeExact(desc, NCHW, FLOAT, n, c, h, w));
     }
 
     void destroyTensor(long desc) {
@@ -166,11 +163,8 @@ final class Cudnn {
 
     /** A float {@code [k, c, h, w]} filter. */
     void setFilter(long desc, int k, int c, int h, int w) {
-        try {
-            check("cudnnSetFilter4dDescriptor", (int) setFilter4d.invokeExact(desc, FLOAT, NCHW, k, c, h, w));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnSetFilter4dDescriptor", t);
-        }
+        NativeLibrary.call("cudnnSetFilter4dDescriptor", this::check,
+                () -> (int) setFilter4d.invokeExact(desc, FLOAT, NCHW, k, c, h, w));
     }
 
     void destroyFilter(long desc) {
@@ -183,14 +177,10 @@ final class Cudnn {
 
     /** A float cross-correlation with symmetric padding, in groups, in plain FMA math. */
     void setConvolution(long desc, int padH, int padW, int strideH, int strideW, int dilationH, int dilationW, int groups) {
-        try {
-            check("cudnnSetConvolution2dDescriptor", (int) setConvolution2d.invokeExact(desc, padH, padW, strideH, strideW,
-                    dilationH, dilationW, CROSS_CORRELATION, FLOAT));
-            check("cudnnSetConvolutionGroupCount", (int) setGroupCount.invokeExact(desc, groups));
-            check("cudnnSetConvolutionMathType", (int) setMathType.invokeExact(desc, FMA_MATH));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnSetConvolution2dDescriptor", t);
-        }
+        NativeLibrary.call("cudnnSetConvolution2dDescriptor", this::check, () -> (int) setConvolution2d.invokeExact(desc,
+                padH, padW, strideH, strideW, dilationH, dilationW, CROSS_CORRELATION, FLOAT));
+        NativeLibrary.call("cudnnSetConvolutionGroupCount", this::check, () -> (int) setGroupCount.invokeExact(desc, groups));
+        NativeLibrary.call("cudnnSetConvolutionMathType", this::check, () -> (int) setMathType.invokeExact(desc, FMA_MATH));
     }
 
     void destroyConvolution(long desc) {
@@ -201,35 +191,21 @@ final class Cudnn {
     int[] forwardOutputDim(long convolution, long input, long filter) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment dims = arena.allocate(JAVA_INT, 4);
-            check("cudnnGetConvolution2dForwardOutputDim", (int) forwardOutputDim.invokeExact(convolution, input, filter,
-                    dims, dims.asSlice(4), dims.asSlice(8), dims.asSlice(12)));
+            NativeLibrary.call("cudnnGetConvolution2dForwardOutputDim", this::check, () -> (int) forwardOutputDim
+                    .invokeExact(convolution, input, filter, dims, dims.asSlice(4), dims.asSlice(8), dims.asSlice(12)));
             return dims.toArray(JAVA_INT);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnGetConvolution2dForwardOutputDim", t);
         }
     }
 
     /** The heuristics' ranked forward algorithms, as {@link #PERF_SIZE}-byte records; returns how many. */
     int forwardAlgorithms(long handle, long x, long w, long conv, long y, MemorySegment perf, int capacity) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(JAVA_INT);
-            check("cudnnGetConvolutionForwardAlgorithm_v7", (int) forwardAlgorithm.invokeExact(handle, x, w, conv, y,
-                    capacity, count, perf));
-            return count.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnGetConvolutionForwardAlgorithm_v7", t);
-        }
+        return NativeLibrary.intOut("cudnnGetConvolutionForwardAlgorithm_v7", this::check,
+                (count, a) -> (int) forwardAlgorithm.invokeExact(handle, x, w, conv, y, capacity, count, perf));
     }
 
     long forwardWorkspace(long handle, long x, long w, long conv, long y, int algo) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocate(JAVA_LONG);
-            check("cudnnGetConvolutionForwardWorkspaceSize", (int) forwardWorkspace.invokeExact(handle, x, w, conv, y,
-                    algo, size));
-            return size.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnGetConvolutionForwardWorkspaceSize", t);
-        }
+        return NativeLibrary.longOut("cudnnGetConvolutionForwardWorkspaceSize", this::check,
+                (size, a) -> (int) forwardWorkspace.invokeExact(handle, x, w, conv, y, algo, size));
     }
 
     /** {@code y = conv(x, w)} (alpha 1, beta 0). */
@@ -238,33 +214,19 @@ final class Cudnn {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(JAVA_FLOAT, 1f);
             MemorySegment zero = arena.allocateFrom(JAVA_FLOAT, 0f);
-            check("cudnnConvolutionForward", (int) convolutionForward.invokeExact(handle, one, xDesc, x, wDesc, w, conv,
-                    algo, workspace, workspaceBytes, zero, yDesc, y));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnConvolutionForward", t);
+            NativeLibrary.call("cudnnConvolutionForward", this::check, () -> (int) convolutionForward.invokeExact(handle,
+                    one, xDesc, x, wDesc, w, conv, algo, workspace, workspaceBytes, zero, yDesc, y));
         }
     }
 
     int backwardDataAlgorithms(long handle, long w, long dy, long conv, long dx, MemorySegment perf, int capacity) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment count = arena.allocate(JAVA_INT);
-            check("cudnnGetConvolutionBackwardDataAlgorithm_v7", (int) backwardDataAlgorithm.invokeExact(handle, w, dy,
-                    conv, dx, capacity, count, perf));
-            return count.get(JAVA_INT, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnGetConvolutionBackwardDataAlgorithm_v7", t);
-        }
+        return NativeLibrary.intOut("cudnnGetConvolutionBackwardDataAlgorithm_v7", this::check,
+                (count, a) -> (int) backwardDataAlgorithm.invokeExact(handle, w, dy, conv, dx, capacity, count, perf));
     }
 
     long backwardDataWorkspace(long handle, long w, long dy, long conv, long dx, int algo) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocate(JAVA_LONG);
-            check("cudnnGetConvolutionBackwardDataWorkspaceSize", (int) backwardDataWorkspace.invokeExact(handle, w, dy,
-                    conv, dx, algo, size));
-            return size.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnGetConvolutionBackwardDataWorkspaceSize", t);
-        }
+        return NativeLibrary.longOut("cudnnGetConvolutionBackwardDataWorkspaceSize", this::check,
+                (size, a) -> (int) backwardDataWorkspace.invokeExact(handle, w, dy, conv, dx, algo, size));
     }
 
     /** {@code dx = conv^T(dy, w)} (alpha 1, beta 0). */
@@ -273,28 +235,17 @@ final class Cudnn {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment one = arena.allocateFrom(JAVA_FLOAT, 1f);
             MemorySegment zero = arena.allocateFrom(JAVA_FLOAT, 0f);
-            check("cudnnConvolutionBackwardData", (int) convolutionBackwardData.invokeExact(handle, one, wDesc, w, dyDesc,
-                    dy, conv, algo, workspace, workspaceBytes, zero, dxDesc, dx));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure("cudnnConvolutionBackwardData", t);
+            NativeLibrary.call("cudnnConvolutionBackwardData", this::check, () -> (int) convolutionBackwardData
+                    .invokeExact(handle, one, wDesc, w, dyDesc, dy, conv, algo, workspace, workspaceBytes, zero, dxDesc,
+                            dx));
         }
     }
 
     private long created(String call, MethodHandle f) {
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment out = arena.allocate(JAVA_LONG);
-            check(call, (int) f.invokeExact(out));
-            return out.get(JAVA_LONG, 0);
-        } catch (Throwable t) {
-            throw NativeLibrary.failure(call, t);
-        }
+        return NativeLibrary.longOut(call, this::check, (out, a) -> (int) f.invokeExact(out));
     }
 
     private void destroyed(String call, MethodHandle f, long handle) {
-        try {
-            check(call, (int) f.invokeExact(handle));
-        } catch (Throwable t) {
-            throw NativeLibrary.failure(call, t);
-        }
+        NativeLibrary.call(call, this::check, () -> (int) f.invokeExact(handle));
     }
 }

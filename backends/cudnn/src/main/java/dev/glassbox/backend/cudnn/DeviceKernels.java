@@ -10,6 +10,7 @@ import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.support.Arguments;
 import dev.glassbox.backend.support.Indexing.MatMulDims;
 import dev.glassbox.backend.support.Indexing;
+import dev.glassbox.backend.support.ParameterCache;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,9 +23,9 @@ import java.util.List;
  */
 final class DeviceKernels implements Kernels {
     private final Device device;
-    private final Parameters parameters;
+    private final ParameterCache<Long> parameters;
 
-    DeviceKernels(Device device, Parameters parameters) {
+    DeviceKernels(Device device, ParameterCache<Long> parameters) {
         this.device = device;
         this.parameters = parameters;
     }
@@ -48,7 +49,11 @@ final class DeviceKernels implements Kernels {
         DeviceTensor x = in.isEmpty() ? null : in.get(0);
         Shape xs = shapes.isEmpty() ? null : shapes.get(0);
         return switch (op) {
-            case Op.Constant c -> upload(c.value(), s);
+            case Op.Constant c -> {
+                DeviceTensor y = s.allocate(out, label);
+                device.copy(param(c.value()), y.address(), out.size());
+                yield y;
+            }
             case Op.Dense d -> {
                 DeviceTensor y = s.allocate(out, label);
                 int rows = xs.size() / d.inFeatures();

@@ -3,7 +3,9 @@ package dev.glassbox.backend.cudnn;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.support.ParameterCache;
 
 /**
  * A graph ready for the device: its parameters are uploaded on first use and stay on the device
@@ -12,14 +14,14 @@ import dev.glassbox.api.tensor.TensorScope;
 final class DevicePreparedModel implements PreparedModel {
     private final Graph graph;
     private final Device device;
-    private final Parameters parameters;
+    private final ParameterCache<Long> parameters;
     private final DeviceKernels kernels;
     private volatile boolean closed;
 
     DevicePreparedModel(Graph graph, Device device) {
         this.graph = graph;
         this.device = device;
-        this.parameters = new Parameters(device);
+        this.parameters = new ParameterCache<>(host -> upload(device, host), device::free);
         this.kernels = new DeviceKernels(device, parameters);
     }
 
@@ -44,6 +46,18 @@ final class DevicePreparedModel implements PreparedModel {
     @Override
     public Kernels kernels() {
         return kernels;
+    }
+
+    /** A device buffer with {@code host}'s values; nothing is left allocated if the copy fails. */
+    private static long upload(Device device, HostTensor host) {
+        long address = device.allocate(host.data().length);
+        try {
+            device.copyIn(host.data(), address);
+        } catch (RuntimeException e) {
+            device.free(address);
+            throw e;
+        }
+        return address;
     }
 
     /** Number of parameters on the device, for leak tests. */

@@ -219,14 +219,15 @@ final class GpuDevice implements Device {
         try {
             bind();
             ConvolutionPlan p = plans.computeIfAbsent(shape, s -> new ConvolutionPlan(cudnn, s));
-            int algo = forward ? p.forwardAlgorithm(cudnnHandle) : p.backwardDataAlgorithm(cudnnHandle);
-            long bytes = forward ? p.forwardWorkspace() : p.backwardDataWorkspace();
+            ConvolutionPlan.Algorithm algo = forward ? p.forward(cudnnHandle) : p.backwardData(cudnnHandle);
+            long bytes = algo.workspaceBytes();
             long scratch = workspace(bytes);
             if (forward) {
-                cudnn.forward(cudnnHandle, p.input, in, p.filter, w, p.convolution, algo, scratch, bytes, p.output, out);
-            } else {
-                cudnn.backwardData(cudnnHandle, p.filter, w, p.output, in, p.convolution, algo, scratch, bytes, p.input,
+                cudnn.forward(cudnnHandle, p.input, in, p.filter, w, p.convolution, algo.id(), scratch, bytes, p.output,
                         out);
+            } else {
+                cudnn.backwardData(cudnnHandle, p.filter, w, p.output, in, p.convolution, algo.id(), scratch, bytes,
+                        p.input, out);
             }
         } finally {
             lock.unlock();

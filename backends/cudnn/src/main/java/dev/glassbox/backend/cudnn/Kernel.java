@@ -74,14 +74,17 @@ enum Kernel {
     static final int SOFTMAX_GRAD = 2;
     static final int LOG_SOFTMAX_GRAD = 3;
 
-    /** A parameter's kind; {@code ints} is the struct size for {@link #layout}. */
-    record Param(char kind, int ints) {
-        static final Param INT = new Param('i', 0);
-        static final Param FLOAT = new Param('f', 0);
-        static final Param ADDRESS = new Param('a', 0);
+    /** How a parameter is passed: a value of a Java type, or a struct of {@code ints} ints by value. */
+    enum Type { INT, FLOAT, ADDRESS, STRUCT }
+
+    /** A parameter; {@code ints} is the struct's size for {@link Type#STRUCT}, else 0. */
+    record Param(Type type, int ints) {
+        static final Param INT = new Param(Type.INT, 0);
+        static final Param FLOAT = new Param(Type.FLOAT, 0);
+        static final Param ADDRESS = new Param(Type.ADDRESS, 0);
 
         static Param layout(int ints) {
-            return new Param('s', ints);
+            return new Param(Type.STRUCT, ints);
         }
     }
 
@@ -111,11 +114,11 @@ enum Kernel {
         for (int i = 0; i < args.length; i++) {
             Param p = params.get(i);
             Object a = args[i];
-            boolean ok = switch (p.kind()) {
-                case 'i' -> a instanceof Integer;
-                case 'f' -> a instanceof Float;
-                case 'a' -> a instanceof Long;
-                default -> a instanceof int[] s && s.length == p.ints();
+            boolean ok = switch (p.type()) {
+                case INT -> a instanceof Integer;
+                case FLOAT -> a instanceof Float;
+                case ADDRESS -> a instanceof Long;
+                case STRUCT -> a instanceof int[] s && s.length == p.ints();
             };
             if (!ok) {
                 throw new IllegalArgumentException(symbol + " argument " + i + " must be " + p + ", got " + a);

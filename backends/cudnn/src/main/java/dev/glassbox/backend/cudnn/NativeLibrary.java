@@ -1,5 +1,8 @@
 package dev.glassbox.backend.cudnn;
 
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -47,14 +50,55 @@ final class NativeLibrary {
         return text.equals(MemorySegment.NULL) ? fallback : text.reinterpret(4096).getString(0);
     }
 
-    /** Wraps what a downcall threw that is not already a {@link CudaException}. */
+    /** How a library turns a status other than success into an exception naming the call. */
+    @FunctionalInterface
+    interface StatusCheck {
+        void check(String call, int status);
+    }
+
+    /** A downcall that returns a status (a lambda around {@code invokeExact}). */
+    @FunctionalInterface
+    interface Call {
+        int invoke() throws Throwable;
+    }
+
+    /** A downcall that returns a status and writes its result through {@code out}; {@code arena} is for other arguments. */
+    @FunctionalInterface
+    interface OutCall {
+        int invoke(MemorySegment out, Arena arena) throws Throwable;
+    }
+
+    /** Runs {@code f}; a status other than success becomes {@code check}'s exception. */
+    static void call(String name, StatusCheck check, Call f) {
+        int status;
+        try {
+            status = f.invoke();
+        } catch (Throwable t) {
+            throw failure(name, t);
+        }
+        check.check(name, status);
+    }
+
+    /** Runs {@code f} with a {@code long} (a handle or size) to write; returns it. */
+    static long longOut(String name, StatusCheck check, OutCall f) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_LONG);
+            call(name, check, () -> f.invoke(out, arena));
+            return out.get(JAVA_LONG, 0);
+        }
+    }
+
+    /** Runs {@code f} with an {@code int} to write; returns it. */
+    static int intOut(String name, StatusCheck check, OutCall f) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment out = arena.allocate(JAVA_INT);
+            call(name, check, () -> f.invoke(out, arena));
+            return out.get(JAVA_INT, 0);
+        }
+    }
+
+    /** What a downcall threw, as a RuntimeException naming the call. */
     static RuntimeException failure(String call, Throwable t) {
-        if (t instanceof CudaException e) {
-            return e;
-        }
-        if (t instanceof RuntimeException e) {
-            return e;
-        }
-        return new IllegalStateException(call + " failed: " + t, t);
+        return t instanceof RuntimeException e ? e : new IllegalStateException(call + " failed: " + t, t);
     }
 }

@@ -45,11 +45,11 @@ final class HostDevice implements Device {
             List<MemoryLayout> args = new ArrayList<>();
             args.add(JAVA_LONG);
             for (Kernel.Param p : k.params()) {
-                args.add(switch (p.kind()) {
-                    case 'i' -> JAVA_INT;
-                    case 'f' -> JAVA_FLOAT;
-                    case 'a' -> JAVA_LONG;
-                    default -> MemoryLayout.structLayout(MemoryLayout.sequenceLayout(p.ints(), JAVA_INT));
+                args.add(switch (p.type()) {
+                    case INT -> JAVA_INT;
+                    case FLOAT -> JAVA_FLOAT;
+                    case ADDRESS -> JAVA_LONG;
+                    case STRUCT -> MemoryLayout.structLayout(MemoryLayout.sequenceLayout(p.ints(), JAVA_INT));
                 });
             }
             kernels.put(k, LINKER.downcallHandle(twin.find(k.symbol()).orElseThrow(),

@@ -54,11 +54,11 @@ class KernelSourceTest {
         for (Kernel k : Kernel.values()) {
             List<String> expected = new ArrayList<>(List.of("u64")); // the element count
             for (Kernel.Param p : k.params()) {
-                expected.add(switch (p.kind()) {
-                    case 'i' -> "u32";
-                    case 'f' -> "f32";
-                    case 'a' -> "u64";
-                    default -> "b8[" + p.ints() * Integer.BYTES + "]";
+                expected.add(switch (p.type()) {
+                    case INT -> "u32";
+                    case FLOAT -> "f32";
+                    case ADDRESS -> "u64";
+                    case STRUCT -> "b8[" + p.ints() * Integer.BYTES + "]";
                 });
             }
             assertEquals(expected, entries.get(k.symbol()), k.symbol());

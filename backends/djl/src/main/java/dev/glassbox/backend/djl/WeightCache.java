@@ -4,8 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.glassbox.api.tensor.HostTensor;
-import dev.glassbox.backend.support.IdentityKey;
-import java.lang.ref.ReferenceQueue;
+import dev.glassbox.backend.support.ParameterCache;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -22,17 +21,26 @@ final class WeightCache implements AutoCloseable {
     private static final String UPLOADED = "";
 
     private final NDManager manager;
-    private final ReferenceQueue<HostTensor> queue = new ReferenceQueue<>();
-    private final Map<IdentityKey<HostTensor>, Map<String, NDArray>> arrays = new HashMap<>();
-    private boolean closed;
+    private final ParameterCache<Map<String, NDArray>> arrays;
 
     WeightCache(NDManager manager) {
         this.manager = manager;
+        this.arrays = new ParameterCache<>(this::upload, entry -> entry.values().forEach(NDArray::close));
+    }
+
+    private Map<String, NDArray> upload(HostTensor host) {
+        long[] dims = new long[host.shape().rank()];
+        for (int i = 0; i < dims.length; i++) {
+            dims[i] = host.shape().dim(i);
+        }
+        Map<String, NDArray> entry = new HashMap<>();
+        entry.put(UPLOADED, manager.create(host.data(), new Shape(dims)));
+        return entry;
     }
 
     /** The array of {@code host} (not to be closed by the caller). */
-    synchronized NDArray get(HostTensor host) {
-        return entry(host).get(UPLOADED);
+    NDArray get(HostTensor host) {
+        return arrays.get(host).get(UPLOADED);
     }
 
     /**
@@ -40,7 +48,7 @@ final class WeightCache implements AutoCloseable {
      * be closed by the caller). {@code derive} runs in a scratch manager; only its result is kept.
      */
     synchronized NDArray derived(HostTensor host, String key, UnaryOperator<NDArray> derive) {
-        Map<String, NDArray> entry = entry(host);
+        Map<String, NDArray> entry = arrays.get(host);
         NDArray a = entry.get(key);
         if (a == null) {
             try (NDManager scratch = manager.newSubManager()) {
@@ -54,43 +62,14 @@ final class WeightCache implements AutoCloseable {
         return a;
     }
 
-    private Map<String, NDArray> entry(HostTensor host) {
-        if (closed) {
-            throw new IllegalStateException("prepared model is closed");
-        }
-        expunge();
-        Map<String, NDArray> entry = arrays.get(new IdentityKey<>(host, null));
-        if (entry == null) {
-            long[] dims = new long[host.shape().rank()];
-            for (int i = 0; i < dims.length; i++) {
-                dims[i] = host.shape().dim(i);
-            }
-            entry = new HashMap<>();
-            entry.put(UPLOADED, manager.create(host.data(), new Shape(dims)));
-            arrays.put(new IdentityKey<>(host, queue), entry);
-        }
-        return entry;
-    }
-
     /** Number of parameters uploaded (for tests). */
-    synchronized int size() {
-        expunge();
+    int size() {
         return arrays.size();
-    }
-
-    private void expunge() {
-        for (Object r; (r = queue.poll()) != null; ) {
-            Map<String, NDArray> entry = arrays.remove(r);
-            if (entry != null) {
-                entry.values().forEach(NDArray::close);
-            }
-        }
     }
 
     @Override
     public synchronized void close() {
-        closed = true;
-        arrays.clear();
+        arrays.close();
         manager.close();
     }
 }
