@@ -14,7 +14,8 @@ import java.util.List;
  * @param output   its output activation from the forward pass
  * @param upstream what arrived at its output from above (a gradient or a relevance)
  * @param kernels  the backend's kernels
- * @param scope    where to create results
+ * @param scope    where to create results and temporaries: the step's own, closed once its
+ *                 results have been taken over, so nothing made here outlives the step
  */
 public record NodeStep(Node node, List<Tensor> inputs, Tensor output, Tensor upstream, Kernels kernels,
                        TensorScope scope) {

@@ -37,11 +37,9 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Collectors;
 import org.osgi.framework.ServiceReference;
 import org.osgi.service.component.annotations.Activate;
@@ -85,12 +83,7 @@ public final class GlassboxExplanationService implements ExplanationService {
     @Activate
     void activate(Config config) {
         modified(config);
-        AtomicInteger count = new AtomicInteger();
-        requests = Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "glassbox-request-" + count.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
+        requests = RequestThreads.start();
     }
 
     /** A changed configuration applies to the next request; prepared models stay. */

@@ -85,24 +85,30 @@ final class GraphPropagator implements Propagator {
             if (rule == null) {
                 throw new IllegalStateException("no rule for node " + where(node));
             }
-            List<Tensor> parts = rule.propagate(
-                    new NodeStep(node, List.copyOf(inputs), trace.value(node.output()), above, kernels, scope));
-            if (parts.size() != inputs.size()) {
-                throw new IllegalStateException("rule at " + where(node) + " returned " + parts.size()
-                        + " tensors for " + inputs.size() + " inputs");
-            }
-            for (int k = 0; k < parts.size(); k++) {
-                String in = node.inputs().get(k);
-                Tensor part = parts.get(k);
-                if (part == null || !fromInput.contains(in)) {
-                    continue;
+            // The rule's temporaries live in a scope of their own, closed once its results are summed
+            // into this scope: a request holds the activations and the relevance still on its way,
+            // not every intermediate of every node (several GB at batch 16 on resnet18).
+            try (TensorScope nodeScope = scope.child()) {
+                List<Tensor> parts = rule.propagate(
+                        new NodeStep(node, List.copyOf(inputs), trace.value(node.output()), above, kernels, nodeScope));
+                if (parts.size() != inputs.size()) {
+                    throw new IllegalStateException("rule at " + where(node) + " returned " + parts.size()
+                            + " tensors for " + inputs.size() + " inputs");
                 }
-                if (!part.shape().equals(inputs.get(k).shape())) {
-                    throw new IllegalStateException("rule at " + where(node) + " returned " + part.shape()
-                            + " for input " + in + " of shape " + inputs.get(k).shape());
+                for (int k = 0; k < parts.size(); k++) {
+                    String in = node.inputs().get(k);
+                    Tensor part = parts.get(k);
+                    if (part == null || !fromInput.contains(in)) {
+                        continue;
+                    }
+                    if (!part.shape().equals(inputs.get(k).shape())) {
+                        throw new IllegalStateException("rule at " + where(node) + " returned " + part.shape()
+                                + " for input " + in + " of shape " + inputs.get(k).shape());
+                    }
+                    Tensor sum = upstream.get(in);
+                    upstream.put(in, sum != null ? kernels.add(sum, part, scope)
+                            : outlivesStep(part, above, inputs) ? part : kernels.scale(part, 1f, scope));
                 }
-                Tensor sum = upstream.get(in);
-                upstream.put(in, sum == null ? part : kernels.add(sum, part, scope));
             }
         }
         Tensor atInput = upstream.get(inputName);
@@ -111,6 +117,23 @@ final class GraphPropagator implements Propagator {
         }
         observer.arrived(inputName, atInput);
         return atInput;
+    }
+
+    /**
+     * Whether {@code part} is a tensor the step was given (a rule that passes its relevance on
+     * unchanged), which lives in the request's scope; anything else may belong to the step's own
+     * scope and is copied out ({@code 1 * x} is exact) before that closes.
+     */
+    private static boolean outlivesStep(Tensor part, Tensor upstream, List<Tensor> inputs) {
+        if (part == upstream) {
+            return true;
+        }
+        for (Tensor input : inputs) {
+            if (part == input) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Values computed (transitively) from the graph input: only they receive anything. */

@@ -89,6 +89,30 @@ class GraphPropagatorTest {
     }
 
     @Test
+    void eachStepsTemporariesAreFreedWhenItEndsAndItsResultsKept() {
+        PreparedModel pm = JAVA.prepare(residualMlp().logits());
+        try (TensorScope scope = pm.openScope()) {
+            GraphPropagator p = new GraphPropagator(new Deadline(Duration.ofMinutes(1), "test"));
+            Trace trace = p.forward(pm, pm.kernels().upload(random(new Random(5), 2, 6), scope), scope);
+            Tensor seed = pm.kernels().upload(HostTensor.oneHot(3, new int[] {1, 2}, new float[] {1, 1}), scope);
+            float[] expected = p.backward(trace, "logits", seed, n -> NodeRule.gradient(), scope).toHost().data();
+            int before = scope.liveTensors();
+            int[] temporaries = {0};
+            Tensor result = p.backward(trace, "logits", seed, n -> step -> {
+                for (int i = 0; i < 10; i++) {
+                    step.kernels().upload(HostTensor.zeros(Shape.of(64)), step.scope());
+                    temporaries[0]++;
+                }
+                return NodeRule.gradient().propagate(step);
+            }, scope);
+            assertEquals(60, temporaries[0], "six nodes between the input and the logits");
+            // what is left: the result and the relevance summed on the way (at most one per value)
+            assertTrue(scope.liveTensors() - before <= 8, (scope.liveTensors() - before) + " tensors left");
+            assertArrayEquals(expected, result.toHost().data());
+        }
+    }
+
+    @Test
     void backwardVisitsOnlyNodesBetweenInputAndSeed() {
         PreparedModel pm = JAVA.prepare(residualMlp().logits());
         try (TensorScope scope = pm.openScope()) {

@@ -193,11 +193,11 @@ final class Rules {
 
     /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
     private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput) {
+        Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         if (nonNegativeInput) {
-            return gammaOnNonNegative(layer, modified.modify(layer, "gamma delta" + g, w -> g * Math.max(w, 0),
+            return gammaOnNonNegative(layer, up, modified.modify(layer, "gamma delta" + g, w -> g * Math.max(w, 0),
                     v -> g * Math.max(v, 0)), (float) g);
         }
-        Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
         Op.Linear upNoBias = modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
         Op.Linear downNoBias = modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
@@ -208,41 +208,65 @@ final class Rules {
             Tensor xp = positivePart(k, x, false, sc);
             Tensor xn = negativePart(k, x, false, sc);
             Tensor o = step.output();
-            Tensor outPositive = k.positiveMask(o, sc);
-            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
             Tensor r = step.upstream();
-            Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
+            Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, k.positiveMask(o, sc));
+            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
+            if (noneWhere(k, r, outNegative, sc)) {
+                return List.of(fromPositive);
+            }
             Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, outNegative);
             return List.of(k.add(fromPositive, fromNegative, sc));
         };
     }
 
     /**
-     * Gamma on {@code x >= 0}, with one modified pass {@code v = layer(x; g W+, g b+)} instead of
-     * two. As {@code W- = W - W+}: {@code zp = o + v} and {@code zn = (1 + g) o - v}, and
+     * Gamma on {@code x >= 0}. When no relevance arrives at negative outputs (a layer that feeds
+     * a ReLU: relevance there is {@code x * ...} of a zero activation), {@code sn = 0} and the
+     * rule is one modified pass {@code zp = layer(x; Wg+, bg+)} and one VJP. Otherwise one
+     * modified pass {@code v = layer(x; g W+, g b+)} instead of two: as {@code W- = W - W+},
+     * {@code zp = o + v} and {@code zn = (1 + g) o - v}, and
      * {@code Wg+^T sp + Wg-^T sn = W^T (sp + (1 + g) sn) + (g W+)^T (sp - sn)}, whose two VJPs are
      * those of the passes already made (the layer's own, which gave {@code o}, and {@code v}'s),
      * which backends that record a forward pass for its VJP answer without recomputing it.
      * Neither sum cancels: for {@code o > 0} both terms of {@code zp} are non-negative, for
      * {@code o < 0} both terms of {@code zn} are non-positive.
      */
-    private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear delta, float g) {
+    private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear up, Op.Linear delta, float g) {
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
             Tensor r = step.upstream();
+            Tensor outPositive = k.positiveMask(o, sc);
+            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
+            if (noneWhere(k, r, outNegative, sc)) {
+                Tensor zp = k.forward(up, List.of(x), sc);
+                Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), outPositive, sc);
+                return List.of(k.multiply(x, vjp(k, up, x, zp, sp, sc), sc));
+            }
             Tensor v = k.forward(delta, List.of(x), sc);
             Tensor zp = k.add(o, v, sc);
             Tensor zn = k.subtract(k.scale(o, 1 + g, sc), v, sc);
-            Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), k.positiveMask(o, sc), sc);
-            Tensor sn = k.multiply(k.divide(r, k.stabilize(zn, STABILIZER, sc), sc),
-                    k.positiveMask(k.scale(o, -1f, sc), sc), sc);
+            Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), outPositive, sc);
+            Tensor sn = k.multiply(k.divide(r, k.stabilize(zn, STABILIZER, sc), sc), outNegative, sc);
             Tensor plain = vjp(k, layer, x, o, k.add(sp, k.scale(sn, 1 + g, sc), sc), sc);
             Tensor extra = vjp(k, delta, x, v, k.subtract(sp, sn, sc), sc);
             return List.of(k.multiply(x, k.add(plain, extra, sc), sc));
         };
+    }
+
+    /**
+     * Whether {@code r} is exactly zero wherever {@code mask} is 1: the sum of {@code |r * mask|},
+     * which has no cancellation, and which a NaN or an infinity in {@code r} makes non-zero.
+     */
+    private static boolean noneWhere(Kernels k, Tensor r, Tensor mask, TensorScope sc) {
+        List<Integer> axes = new ArrayList<>();
+        for (int i = 0; i < r.shape().rank(); i++) {
+            axes.add(i);
+        }
+        Tensor total = k.forward(new Op.ReduceSum(axes, true), List.of(k.abs(k.multiply(r, mask, sc), sc)), sc);
+        return total.toHost().data()[0] == 0f;
     }
 
     /** {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels. */

@@ -93,6 +93,98 @@ class NonNegativeInputTest {
         }
     }
 
+    /**
+     * Gamma against lrp-rules.md's formula written out in double, on a Dense layer: signed and
+     * non-negative inputs, with relevance at negative outputs and without (below a ReLU, where
+     * the rule takes its one-VJP shortcut).
+     */
+    @Test
+    void gammaEqualsItsWrittenDefinitionWithAndWithoutRelevanceAtNegativeOutputs() {
+        Random r = new Random(11);
+        double g = 0.25;
+        HostTensor w = random(r, 5, 7);
+        HostTensor b = random(r, 5);
+        Op.Dense dense = new Op.Dense(w, b);
+        Graph graph = new Graph("g", List.of(new ValueInfo("x", Shape.of(7))),
+                List.of(new Node("dense", dense, List.of("x"), "y")), List.of("y"));
+        Node node = graph.nodes().get(0);
+        Rules rules = new Rules(new ModifiedParameters(), new RuleDefaults(1e-6, g, 0, 1, 2, 1), name -> null);
+        try (PreparedModel model = JAVA.prepare(graph); TensorScope scope = model.openScope()) {
+            Kernels k = model.kernels();
+            for (boolean nonNegative : new boolean[] {false, true}) {
+                HostTensor x = random(r, 3, 7);
+                if (nonNegative) {
+                    float[] v = x.data();
+                    for (int i = 0; i < v.length; i++) {
+                        v[i] = Math.abs(v[i]);
+                    }
+                }
+                Tensor in = k.upload(x, scope);
+                Tensor out = k.forward(dense, List.of(in), scope);
+                HostTensor upstream = random(r, 3, 5);
+                float[] belowRelu = upstream.data().clone();
+                float[] o = out.toHost().data();
+                int negatives = 0;
+                for (int j = 0; j < o.length; j++) {
+                    if (o[j] < 0) {
+                        belowRelu[j] = 0f;
+                        negatives++;
+                    }
+                }
+                assertTrue(negatives > 0 && negatives < o.length, "outputs of both signs");
+                for (HostTensor relevance : List.of(upstream, HostTensor.wrap(upstream.shape(), belowRelu))) {
+                    String what = "gamma, " + (nonNegative ? "x >= 0" : "signed x") + ", "
+                            + (relevance == upstream ? "relevance at every output" : "none at negative outputs");
+                    float[] actual = relevance(rules, RuleSpec.parse("gamma", "test"), node, nonNegative, in, out,
+                            k.upload(relevance, scope), k, scope);
+                    assertClose(gammaByDefinition(w, b, g, x, o, relevance.data()), actual, what);
+                }
+            }
+        }
+    }
+
+    /** lrp-rules.md's gamma for {@code y = x W^T + b}, rows of {@code x} independent, in double. */
+    private static float[] gammaByDefinition(HostTensor weight, HostTensor bias, double g, HostTensor x, float[] o,
+                                             float[] relevance) {
+        int out = weight.shape().dim(0);
+        int in = weight.shape().dim(1);
+        int rows = x.shape().dim(0);
+        float[] result = new float[rows * in];
+        for (int n = 0; n < rows; n++) {
+            double[] sp = new double[out];
+            double[] sn = new double[out];
+            for (int j = 0; j < out; j++) {
+                double b = bias.data()[j];
+                double zp = b + g * Math.max(b, 0);
+                double zn = b + g * Math.min(b, 0);
+                for (int i = 0; i < in; i++) {
+                    double xi = x.data()[n * in + i];
+                    double wji = weight.data()[j * in + i];
+                    double up = wji + g * Math.max(wji, 0);
+                    double down = wji + g * Math.min(wji, 0);
+                    zp += Math.max(xi, 0) * up + Math.min(xi, 0) * down;
+                    zn += Math.max(xi, 0) * down + Math.min(xi, 0) * up;
+                }
+                double rj = relevance[n * out + j];
+                double oj = o[n * out + j];
+                sp[j] = oj > 0 ? rj / (zp + (zp < 0 ? -1e-6 : 1e-6)) : 0;
+                sn[j] = oj < 0 ? rj / (zn + (zn < 0 ? -1e-6 : 1e-6)) : 0;
+            }
+            for (int i = 0; i < in; i++) {
+                double xi = x.data()[n * in + i];
+                double sum = 0;
+                for (int j = 0; j < out; j++) {
+                    double wji = weight.data()[j * in + i];
+                    double up = wji + g * Math.max(wji, 0);
+                    double down = wji + g * Math.min(wji, 0);
+                    sum += Math.max(xi, 0) * (up * sp[j] + down * sn[j]) + Math.min(xi, 0) * (down * sp[j] + up * sn[j]);
+                }
+                result[n * in + i] = (float) sum;
+            }
+        }
+        return result;
+    }
+
     private static void assertClose(float[] expected, float[] actual, String what) {
         double scale = 0;
         for (float v : expected) {
