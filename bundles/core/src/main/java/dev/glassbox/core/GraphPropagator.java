@@ -65,18 +65,23 @@ final class GraphPropagator implements Propagator {
         }
         String inputName = graph.input().name();
         Set<String> fromInput = dependsOnInput(graph, inputName);
-        Map<String, Tensor> upstream = new HashMap<>();
-        upstream.put(from, seed);
+        // What has arrived at each value so far, and the step scope it lives in.
+        Map<String, Arrived> upstream = new HashMap<>();
+        upstream.put(from, new Arrived(seed, null));
         List<Node> nodes = graph.nodes();
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node node = nodes.get(i);
-            Tensor above = upstream.remove(node.output());
-            if (above == null || !fromInput.contains(node.output())) {
-                continue; // nothing arrives here, or nothing below depends on the input
+            Arrived above = upstream.remove(node.output());
+            if (above == null) {
+                continue; // nothing arrives here
+            }
+            if (!fromInput.contains(node.output())) {
+                above.release(); // nothing below depends on the input
+                continue;
             }
             deadline.check();
             // Every consumer of this value came later in topological order, so its total is complete.
-            observer.arrived(node.output(), above);
+            observer.arrived(node.output(), above.tensor());
             List<Tensor> inputs = new ArrayList<>(node.inputs().size());
             for (String in : node.inputs()) {
                 inputs.add(trace.value(in));
@@ -85,12 +90,10 @@ final class GraphPropagator implements Propagator {
             if (rule == null) {
                 throw new IllegalStateException("no rule for node " + where(node));
             }
-            // The rule's temporaries live in a scope of their own, closed once its results are summed
-            // into this scope: a request holds the activations and the relevance still on its way,
-            // not every intermediate of every node (several GB at batch 16 on resnet18).
-            try (TensorScope nodeScope = scope.child()) {
-                List<Tensor> parts = rule.propagate(
-                        new NodeStep(node, List.copyOf(inputs), trace.value(node.output()), above, kernels, nodeScope));
+            StepScope step = new StepScope(scope.child());
+            try {
+                List<Tensor> parts = rule.propagate(new NodeStep(node, List.copyOf(inputs),
+                        trace.value(node.output()), above.tensor(), kernels, step.scope));
                 if (parts.size() != inputs.size()) {
                     throw new IllegalStateException("rule at " + where(node) + " returned " + parts.size()
                             + " tensors for " + inputs.size() + " inputs");
@@ -105,31 +108,91 @@ final class GraphPropagator implements Propagator {
                         throw new IllegalStateException("rule at " + where(node) + " returned " + part.shape()
                                 + " for input " + in + " of shape " + inputs.get(k).shape());
                     }
-                    Tensor sum = upstream.get(in);
-                    upstream.put(in, sum != null ? kernels.add(sum, part, scope)
-                            : outlivesStep(part, above, inputs) ? part : kernels.scale(part, 1f, scope));
+                    // a part is the upstream passed on, an activation (the walk's scope) or the step's own
+                    StepScope owner = part == above.tensor() ? above.owner() : isOneOf(part, inputs) ? null : step;
+                    Arrived sum = upstream.get(in);
+                    if (sum == null) {
+                        upstream.put(in, Arrived.held(part, owner));
+                    } else {
+                        upstream.put(in, Arrived.held(kernels.add(sum.tensor(), part, step.scope), step));
+                        sum.release();
+                    }
                 }
+            } finally {
+                above.release();
+                step.finished();
             }
         }
-        Tensor atInput = upstream.get(inputName);
+        Arrived atInput = upstream.remove(inputName);
+        Tensor result;
         if (atInput == null) {
-            atInput = kernels.upload(HostTensor.zeros(trace.input().shape()), scope);
+            result = kernels.upload(HostTensor.zeros(trace.input().shape()), scope);
+        } else if (atInput.owner() == null) {
+            result = atInput.tensor();
+        } else {
+            // copied into the walk's scope (1 * x is exact), so the last step's scope can close
+            result = kernels.scale(atInput.tensor(), 1f, scope);
+            atInput.release();
         }
-        observer.arrived(inputName, atInput);
-        return atInput;
+        observer.arrived(inputName, result);
+        return result;
     }
 
     /**
-     * Whether {@code part} is a tensor the step was given (a rule that passes its relevance on
-     * unchanged), which lives in the request's scope; anything else may belong to the step's own
-     * scope and is copied out ({@code 1 * x} is exact) before that closes.
+     * The scope of one backward step: the rule's temporaries and results. It closes once the step
+     * is over and none of its results is still on its way down (they are summed into the next
+     * steps, not copied), so a request holds the activations and the few steps whose relevance has
+     * not arrived yet, not every intermediate of every node (several GB at batch 16 on resnet18).
      */
-    private static boolean outlivesStep(Tensor part, Tensor upstream, List<Tensor> inputs) {
-        if (part == upstream) {
-            return true;
+    private static final class StepScope {
+        final TensorScope scope;
+        private int held;
+        private boolean finished;
+
+        StepScope(TensorScope scope) {
+            this.scope = scope;
         }
-        for (Tensor input : inputs) {
-            if (part == input) {
+
+        void hold() {
+            held++;
+        }
+
+        void release() {
+            held--;
+            closeIfDone();
+        }
+
+        void finished() {
+            finished = true;
+            closeIfDone();
+        }
+
+        private void closeIfDone() {
+            if (finished && held == 0) {
+                scope.close();
+            }
+        }
+    }
+
+    /** A total on its way down, and the step scope it lives in (null: the walk's own). */
+    private record Arrived(Tensor tensor, StepScope owner) {
+        static Arrived held(Tensor tensor, StepScope owner) {
+            if (owner != null) {
+                owner.hold();
+            }
+            return new Arrived(tensor, owner);
+        }
+
+        void release() {
+            if (owner != null) {
+                owner.release();
+            }
+        }
+    }
+
+    private static boolean isOneOf(Tensor t, List<Tensor> tensors) {
+        for (Tensor candidate : tensors) {
+            if (candidate == t) {
                 return true;
             }
         }

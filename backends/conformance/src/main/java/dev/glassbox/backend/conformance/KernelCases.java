@@ -83,6 +83,8 @@ public final class KernelCases {
                 geo(2, 0, 0, 0, 0, 1), 1), x(2, 3, 7, 6)));
         cases.add(c("Conv2d stride 3x1 pad asymmetric depthwise", new Op.Conv2d(p(43, 4, 1, 4, 3), p(44, 4),
                 new Geometry2d(3, 1, 1, 0, 2, 1, 1, 2), 4), x(2, 4, 11, 7)));
+        cases.add(c("Conv2d stride 3x2 kernel 2x5 (phases without taps)", new Op.Conv2d(p(52, 3, 2, 2, 5), p(53, 3),
+                new Geometry2d(3, 2, 0, 2, 1, 1, 1, 1), 1), x(2, 2, 10, 9)));
         cases.add(c("Conv2d stride 2 dilation 2 (autograd)", new Op.Conv2d(p(45, 3, 2, 3, 3), null,
                 geo(2, 1, 1, 1, 1, 2), 1), x(1, 2, 9, 9)));
         cases.add(c("Conv2d empty batch", new Op.Conv2d(p(48, 4, 3, 3, 3), p(49, 4), geo(1, 1, 1, 1, 1, 1), 1),
