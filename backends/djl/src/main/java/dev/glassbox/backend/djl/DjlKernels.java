@@ -225,7 +225,7 @@ final class DjlKernels implements Kernels {
     @Override
     public Tensor positiveMask(Tensor a, TensorScope scope) {
         // float arithmetic, not a comparison: the engine's boolean tensors cost 4x to 10x an add here
-        return unary("positiveMask", a, scope, x -> x.maximum(0f).sign());
+        return unary("positiveMask", a, scope, x -> x.maximum(0f).signi());
     }
 
     /**
@@ -235,7 +235,8 @@ final class DjlKernels implements Kernels {
      */
     @Override
     public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
-        return unary("stabilize", z, scope, x -> x.add(x.sign().minimum(0f).mul(2 * eps).add(eps)));
+        // in place on the temporary: two arrays made instead of five (IEEE addition commutes)
+        return unary("stabilize", z, scope, x -> x.sign().minimum(0f).muli(2 * eps).addi(eps).addi(x));
     }
 
     private Tensor unary(String what, Tensor a, TensorScope scope, Function<NDArray, NDArray> f) {

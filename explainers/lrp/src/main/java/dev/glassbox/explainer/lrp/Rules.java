@@ -209,20 +209,20 @@ final class Rules {
             Tensor xn = negativePart(k, x, false, sc);
             Tensor o = step.output();
             Tensor r = step.upstream();
-            Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, k.positiveMask(o, sc));
-            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
-            if (noneWhere(k, r, outNegative, sc)) {
-                return List.of(fromPositive);
+            Tensor outPositive = k.positiveMask(o, sc);
+            Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
+            if (allZero(k, k.subtract(r, k.multiply(r, outPositive, sc), sc), sc)) {
+                return List.of(fromPositive); // no relevance at the other outputs
             }
-            Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, outNegative);
+            Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, k.positiveMask(k.scale(o, -1f, sc), sc));
             return List.of(k.add(fromPositive, fromNegative, sc));
         };
     }
 
     /**
-     * Gamma on {@code x >= 0}. When no relevance arrives at negative outputs (a layer that feeds
-     * a ReLU: relevance there is {@code x * ...} of a zero activation), {@code sn = 0} and the
-     * rule is one modified pass {@code zp = layer(x; Wg+, bg+)} and one VJP. Otherwise one
+     * Gamma on {@code x >= 0}. When relevance arrives only at positive outputs (a layer that
+     * feeds a ReLU: relevance below it is {@code x * ...} of a zero activation), {@code sn = 0}
+     * and the rule is one modified pass {@code zp = layer(x; Wg+, bg+)} and one VJP. Otherwise one
      * modified pass {@code v = layer(x; g W+, g b+)} instead of two: as {@code W- = W - W+},
      * {@code zp = o + v} and {@code zn = (1 + g) o - v}, and
      * {@code Wg+^T sp + Wg-^T sn = W^T (sp + (1 + g) sn) + (g W+)^T (sp - sn)}, whose two VJPs are
@@ -238,18 +238,19 @@ final class Rules {
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
             Tensor r = step.upstream();
-            Tensor outPositive = k.positiveMask(o, sc);
-            Tensor outNegative = k.positiveMask(k.scale(o, -1f, sc), sc);
-            if (noneWhere(k, r, outNegative, sc)) {
+            // R at positive outputs, so sp = rp / stab(zp); R - rp is R at the others
+            Tensor rp = k.multiply(r, k.positiveMask(o, sc), sc);
+            if (allZero(k, k.subtract(r, rp, sc), sc)) {
                 Tensor zp = k.forward(up, List.of(x), sc);
-                Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), outPositive, sc);
+                Tensor sp = k.divide(rp, k.stabilize(zp, STABILIZER, sc), sc);
                 return List.of(k.multiply(x, vjp(k, up, x, zp, sp, sc), sc));
             }
+            Tensor rn = k.multiply(r, k.positiveMask(k.scale(o, -1f, sc), sc), sc);
             Tensor v = k.forward(delta, List.of(x), sc);
             Tensor zp = k.add(o, v, sc);
             Tensor zn = k.subtract(k.scale(o, 1 + g, sc), v, sc);
-            Tensor sp = k.multiply(k.divide(r, k.stabilize(zp, STABILIZER, sc), sc), outPositive, sc);
-            Tensor sn = k.multiply(k.divide(r, k.stabilize(zn, STABILIZER, sc), sc), outNegative, sc);
+            Tensor sp = k.divide(rp, k.stabilize(zp, STABILIZER, sc), sc);
+            Tensor sn = k.divide(rn, k.stabilize(zn, STABILIZER, sc), sc);
             Tensor plain = vjp(k, layer, x, o, k.add(sp, k.scale(sn, 1 + g, sc), sc), sc);
             Tensor extra = vjp(k, delta, x, v, k.subtract(sp, sn, sc), sc);
             return List.of(k.multiply(x, k.add(plain, extra, sc), sc));
@@ -257,16 +258,15 @@ final class Rules {
     }
 
     /**
-     * Whether {@code r} is exactly zero wherever {@code mask} is 1: the sum of {@code |r * mask|},
-     * which has no cancellation, and which a NaN or an infinity in {@code r} makes non-zero.
+     * Whether every value of {@code t} is zero: the sum of {@code |t|}, which cannot cancel, and
+     * which a NaN or an infinity makes non-zero.
      */
-    private static boolean noneWhere(Kernels k, Tensor r, Tensor mask, TensorScope sc) {
+    private static boolean allZero(Kernels k, Tensor t, TensorScope sc) {
         List<Integer> axes = new ArrayList<>();
-        for (int i = 0; i < r.shape().rank(); i++) {
+        for (int i = 0; i < t.shape().rank(); i++) {
             axes.add(i);
         }
-        Tensor total = k.forward(new Op.ReduceSum(axes, true), List.of(k.abs(k.multiply(r, mask, sc), sc)), sc);
-        return total.toHost().data()[0] == 0f;
+        return k.forward(new Op.ReduceSum(axes, true), List.of(k.abs(t, sc)), sc).toHost().data()[0] == 0f;
     }
 
     /** {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels. */
