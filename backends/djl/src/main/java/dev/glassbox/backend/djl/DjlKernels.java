@@ -219,7 +219,9 @@ final class DjlKernels implements Kernels {
 
     @Override
     public Tensor clamp(Tensor a, float min, float max, TensorScope scope) {
-        return unary("clamp", a, scope, x -> x.maximum(min).minimum(max));
+        // an open side is no pass at all (max(x, -inf) and min(x, inf) are x, NaN included)
+        return unary("clamp", a, scope, x -> min == Float.NEGATIVE_INFINITY ? x.minimum(max)
+                : max == Float.POSITIVE_INFINITY ? x.maximum(min) : x.maximum(min).minimum(max));
     }
 
     @Override

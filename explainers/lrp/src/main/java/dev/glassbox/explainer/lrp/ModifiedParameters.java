@@ -34,7 +34,8 @@ final class ModifiedParameters {
         return cache.computeIfAbsent(layer, l -> new HashMap<>()).computeIfAbsent(key, k -> make.get());
     }
 
-    private static HostTensor map(HostTensor t, DoubleUnaryOperator f) {
+    /** {@code f} applied to every value of {@code t}, in double, rounded to float. */
+    static HostTensor map(HostTensor t, DoubleUnaryOperator f) {
         float[] in = t.data();
         float[] out = new float[in.length];
         for (int i = 0; i < in.length; i++) {

@@ -14,6 +14,7 @@ import dev.glassbox.api.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
 
 /**
@@ -137,7 +138,9 @@ final class Rules {
      * and {@code x- W+}.
      */
     private NodeRule alphaBeta(Op.Linear layer, float a, float b, boolean nonNegativeInput) {
-        Op.Linear pos = modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
+        // on x >= 0 every output of W+, b+ is >= 0, so its stabilizer is + e: carried by the bias
+        Op.Linear pos = nonNegativeInput ? stabilized(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0))
+                : modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
         Op.Linear negNoBias = nonNegativeInput ? null : modified.modify(layer, "w-", w -> Math.min(w, 0), null);
         Op.Linear neg = b == 0f ? null : modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
         Op.Linear posNoBias = b == 0f || nonNegativeInput ? null
@@ -149,7 +152,13 @@ final class Rules {
             Tensor xp = positivePart(k, x, nonNegativeInput, sc);
             Tensor xn = negativePart(k, x, nonNegativeInput, sc);
             Tensor r = step.upstream();
-            Tensor relevance = twoPaths(k, sc, r, xp, pos, xn, negNoBias, null);
+            Tensor relevance;
+            if (nonNegativeInput) {
+                Tensor z = k.forward(pos, List.of(x), sc); // >= e everywhere
+                relevance = k.multiply(x, vjp(k, pos, x, z, k.divide(r, z, sc), sc), sc);
+            } else {
+                relevance = twoPaths(k, sc, r, xp, pos, xn, negNoBias, null);
+            }
             if (a != 1f) {
                 relevance = k.scale(relevance, a, sc);
             }
@@ -193,11 +202,12 @@ final class Rules {
 
     /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
     private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput) {
-        Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         if (nonNegativeInput) {
-            return gammaOnNonNegative(layer, up, modified.modify(layer, "gamma delta" + g, w -> g * Math.max(w, 0),
-                    v -> g * Math.max(v, 0)), (float) g);
+            return gammaOnNonNegative(layer,
+                    stabilized(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0)),
+                    stabilized(layer, "gamma delta" + g, w -> g * Math.max(w, 0), v -> g * Math.max(v, 0)), (float) g);
         }
+        Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
         Op.Linear upNoBias = modified.modify(layer, "gamma+nb" + g, w -> w + g * Math.max(w, 0), null);
         Op.Linear downNoBias = modified.modify(layer, "gamma-nb" + g, w -> w + g * Math.min(w, 0), null);
@@ -229,7 +239,11 @@ final class Rules {
      * those of the passes already made (the layer's own, which gave {@code o}, and {@code v}'s),
      * which backends that record a forward pass for its VJP answer without recomputing it.
      * Neither sum cancels: for {@code o > 0} both terms of {@code zp} are non-negative, for
-     * {@code o < 0} both terms of {@code zn} are non-positive.
+     * {@code o < 0} both terms of {@code zn} are non-positive. So the stabilizer is known where
+     * it counts, {@code + e} on {@code zp} and {@code - e} on {@code zn}: {@code up} and
+     * {@code delta} carry {@code + e} in their bias ({@code o + (v + e)}, {@code (1 + g) o - (v + e)}),
+     * and a clamp to {@code [e, inf)} or {@code (-inf, -e]} only keeps the outputs whose
+     * relevance is zero away from a zero denominator.
      */
     private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear up, Op.Linear delta, float g) {
         return step -> {
@@ -242,18 +256,47 @@ final class Rules {
             Tensor rp = k.multiply(r, k.positiveMask(o, sc), sc);
             if (allZero(k, k.subtract(r, rp, sc), sc)) {
                 Tensor zp = k.forward(up, List.of(x), sc);
-                Tensor sp = k.divide(rp, k.stabilize(zp, STABILIZER, sc), sc);
+                Tensor sp = k.divide(rp, k.clamp(zp, STABILIZER, Float.POSITIVE_INFINITY, sc), sc);
                 return List.of(k.multiply(x, vjp(k, up, x, zp, sp, sc), sc));
             }
             Tensor rn = k.multiply(r, k.positiveMask(k.scale(o, -1f, sc), sc), sc);
-            Tensor v = k.forward(delta, List.of(x), sc);
-            Tensor zp = k.add(o, v, sc);
-            Tensor zn = k.subtract(k.scale(o, 1 + g, sc), v, sc);
-            Tensor sp = k.divide(rp, k.stabilize(zp, STABILIZER, sc), sc);
-            Tensor sn = k.divide(rn, k.stabilize(zn, STABILIZER, sc), sc);
+            Tensor v = k.forward(delta, List.of(x), sc); // v + e
+            Tensor zp = k.clamp(k.add(o, v, sc), STABILIZER, Float.POSITIVE_INFINITY, sc);
+            Tensor zn = k.clamp(k.subtract(k.scale(o, 1 + g, sc), v, sc), Float.NEGATIVE_INFINITY, -STABILIZER, sc);
+            Tensor sp = k.divide(rp, zp, sc);
+            Tensor sn = k.divide(rn, zn, sc);
             Tensor plain = vjp(k, layer, x, o, k.add(sp, k.scale(sn, 1 + g, sc), sc), sc);
             Tensor extra = vjp(k, delta, x, v, k.subtract(sp, sn, sc), sc);
             return List.of(k.multiply(x, k.add(plain, extra, sc), sc));
+        };
+    }
+
+    /**
+     * {@code layer} with {@code f} on its weights and {@code g} on its bias, plus the stabilizer
+     * {@code e} on the bias (a bias of {@code e} where the layer has none): for a modified layer
+     * whose outputs are known to be {@code >= 0} where they count, its output is already
+     * {@code stab(z) = z + e} there, without a pass of its own.
+     */
+    private Op.Linear stabilized(Op.Linear layer, String key, DoubleUnaryOperator f, DoubleUnaryOperator g) {
+        return modified.derive(layer, key + " +e", () -> {
+            HostTensor bias;
+            if (layer.bias() != null) {
+                bias = ModifiedParameters.map(layer.bias(), v -> g.applyAsDouble(v) + STABILIZER);
+            } else {
+                float[] e = new float[outputChannels(layer)];
+                Arrays.fill(e, STABILIZER);
+                bias = HostTensor.wrap(Shape.of(e.length), e);
+            }
+            return layer.withParameters(ModifiedParameters.map(layer.weight(), f), bias);
+        });
+    }
+
+    private static int outputChannels(Op.Linear layer) {
+        return switch (layer) {
+            case Op.Dense d -> d.weight().shape().dim(0);
+            case Op.Conv2d c -> c.weight().shape().dim(0);
+            case Op.ConvTranspose2d t -> t.weight().shape().dim(1) * t.groups();
+            case Op.BatchNorm b -> b.scale().shape().dim(0);
         };
     }
 
@@ -290,8 +333,8 @@ final class Rules {
     }
 
     /** {@code wsquare} and {@code flat}: {@code R_in = layer'^T(R / stab(layer'(1)))}, whatever the input. */
-    private NodeRule inputIndependent(Op.Linear layer, String key, java.util.function.DoubleUnaryOperator w,
-                                      java.util.function.DoubleUnaryOperator b) {
+    private NodeRule inputIndependent(Op.Linear layer, String key, DoubleUnaryOperator w,
+                                      DoubleUnaryOperator b) {
         Op.Linear mod = modified.modify(layer, key, w, b);
         return step -> {
             Kernels k = step.kernels();
