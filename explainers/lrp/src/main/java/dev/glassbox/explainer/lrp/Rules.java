@@ -13,6 +13,7 @@ import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.function.DoubleUnaryOperator;
 import java.util.function.Function;
@@ -312,23 +313,32 @@ final class Rules {
         return k.forward(new Op.ReduceSum(axes, true), List.of(k.abs(t, sc)), sc).toHost().data()[0] == 0f;
     }
 
-    /** {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels. */
+    /**
+     * {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels.
+     * With scalar bounds, {@code layer(l; W+, b+) + layer(h; W-, b-) = layer(1; M, b)} for
+     * {@code M = l W+ + h W-}: the same for every item, so it is computed once on one item, and
+     * {@code l W+^T s + h W-^T s = M^T s} is one VJP.
+     */
     private NodeRule zbox(Op.Linear layer, float low, float high) {
-        Op.Linear pos = modified.modify(layer, "w+b+", w -> Math.max(w, 0), v -> Math.max(v, 0));
-        Op.Linear neg = modified.modify(layer, "w-b-", w -> Math.min(w, 0), v -> Math.min(v, 0));
+        Op.Linear bounds = modified.modify(layer, "zbox " + low + " " + high,
+                w -> low * Math.max(w, 0) + high * Math.min(w, 0), v -> v);
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
-            Tensor l = filled(k, x, low, sc);
-            Tensor h = filled(k, x, high, sc);
-            Tensor zl = k.forward(pos, List.of(l), sc);
-            Tensor zh = k.forward(neg, List.of(h), sc);
-            Tensor z = k.subtract(k.subtract(step.output(), zl, sc), zh, sc);
-            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
-            // W = W+ + W-, so x W^T s - l W+^T s - h W-^T s = (x - l) W+^T s + (x - h) W-^T s: two VJPs, not three
-            Tensor fromPositive = k.multiply(k.subtract(x, l, sc), vjp(k, pos, l, zl, s, sc), sc);
-            return List.of(k.add(fromPositive, k.multiply(k.subtract(x, h, sc), vjp(k, neg, h, zh, s, sc), sc), sc));
+            Tensor o = step.output();
+            int[] item = x.shape().dims();
+            item[0] = 1;
+            Tensor fromBounds = k.forward(bounds, List.of(filled(k, Shape.of(item), 1f, sc)), sc);
+            if (x.shape().dim(0) != 1) {
+                List<Integer> batch = new ArrayList<>(Collections.nCopies(o.shape().rank(), 1));
+                batch.set(0, x.shape().dim(0));
+                fromBounds = k.forward(new Op.Expand(batch), List.of(fromBounds), sc);
+            }
+            Tensor s = k.divide(step.upstream(), k.stabilize(k.subtract(o, fromBounds, sc), STABILIZER, sc), sc);
+            // x W^T s - (l W+ + h W-)^T s; a linear layer's VJP is the same at every point, so
+            // bounds' is taken at x, where o has the shape of its output
+            return List.of(k.subtract(k.multiply(x, vjp(k, layer, x, o, s, sc), sc), vjp(k, bounds, x, o, s, sc), sc));
         };
     }
 

@@ -1,0 +1,103 @@
+package dev.glassbox.explainer.lrp;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.glassbox.api.backend.Backend;
+import dev.glassbox.api.backend.Kernels;
+import dev.glassbox.api.backend.PreparedModel;
+import dev.glassbox.api.explain.NodeStep;
+import dev.glassbox.api.graph.Graph;
+import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Op;
+import dev.glassbox.api.graph.ValueInfo;
+import dev.glassbox.api.lrp.RuleDefaults;
+import dev.glassbox.api.tensor.HostTensor;
+import dev.glassbox.api.tensor.Shape;
+import dev.glassbox.api.tensor.Tensor;
+import dev.glassbox.api.tensor.TensorScope;
+import dev.glassbox.backend.java.JavaBackend;
+import java.util.List;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/** zbox against lrp-rules.md's formula written out in double, at batch 1 and 3. */
+class ZboxTest {
+
+    private static final Backend JAVA = new JavaBackend(1);
+
+    @Test
+    void zboxEqualsItsWrittenDefinition() {
+        Random r = new Random(5);
+        float low = -0.5f;
+        float high = 2f;
+        HostTensor w = random(r, 1, 4, 6);
+        HostTensor b = random(r, 1, 4);
+        Op.Dense dense = new Op.Dense(w, b);
+        Graph graph = new Graph("g", List.of(new ValueInfo("x", Shape.of(6))),
+                List.of(new Node("dense", dense, List.of("x"), "y")), List.of("y"));
+        Node node = graph.nodes().get(0);
+        Rules rules = new Rules(new ModifiedParameters(), new RuleDefaults(1e-6, 0.25, low, high, 2, 1), name -> null);
+        try (PreparedModel model = JAVA.prepare(graph); TensorScope scope = model.openScope()) {
+            Kernels k = model.kernels();
+            for (int batch : new int[] {1, 3}) {
+                HostTensor x = random(r, (high - low) / 2, batch, 6);
+                for (int i = 0; i < x.data().length; i++) {
+                    x.data()[i] += (low + high) / 2;
+                }
+                Tensor in = k.upload(x, scope);
+                Tensor out = k.forward(dense, List.of(in), scope);
+                HostTensor relevance = random(r, 1, batch, 4);
+                float[] actual = rules.create(RuleSpec.parse("zbox", "test"), node, "test")
+                        .propagate(new NodeStep(node, List.of(in), out, k.upload(relevance, scope), k, scope))
+                        .get(0).toHost().data();
+                float[] expected = byDefinition(w, b, low, high, x, relevance.data());
+                double scale = 0;
+                for (float v : expected) {
+                    scale = Math.max(scale, Math.abs(v));
+                }
+                for (int i = 0; i < expected.length; i++) {
+                    assertEquals(expected[i], actual[i], 1e-5 * scale, "batch " + batch + " at " + i);
+                }
+            }
+        }
+    }
+
+    /** {@code R_in = x W^T s - l W+^T s - h W-^T s}, {@code s = R / stab(x W^T + b - l W+^T - b+ - h W-^T - b-)}. */
+    private static float[] byDefinition(HostTensor weight, HostTensor bias, double l, double h, HostTensor x,
+                                        float[] relevance) {
+        int out = weight.shape().dim(0);
+        int in = weight.shape().dim(1);
+        int rows = x.shape().dim(0);
+        float[] result = new float[rows * in];
+        for (int n = 0; n < rows; n++) {
+            double[] s = new double[out];
+            for (int j = 0; j < out; j++) {
+                double bj = bias.data()[j];
+                double z = bj - Math.max(bj, 0) - Math.min(bj, 0);
+                for (int i = 0; i < in; i++) {
+                    double wji = weight.data()[j * in + i];
+                    z += x.data()[n * in + i] * wji - l * Math.max(wji, 0) - h * Math.min(wji, 0);
+                }
+                s[j] = relevance[n * out + j] / (z + (z < 0 ? -1e-6 : 1e-6));
+            }
+            for (int i = 0; i < in; i++) {
+                double sum = 0;
+                for (int j = 0; j < out; j++) {
+                    double wji = weight.data()[j * in + i];
+                    sum += (x.data()[n * in + i] * wji - l * Math.max(wji, 0) - h * Math.min(wji, 0)) * s[j];
+                }
+                result[n * in + i] = (float) sum;
+            }
+        }
+        return result;
+    }
+
+    private static HostTensor random(Random r, double scale, int... dims) {
+        Shape s = Shape.of(dims);
+        float[] v = new float[s.size()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = (float) (r.nextGaussian() * scale);
+        }
+        return HostTensor.wrap(s, v);
+    }
+}
