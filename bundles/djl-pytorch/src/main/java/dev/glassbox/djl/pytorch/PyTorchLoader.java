@@ -4,11 +4,6 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtEngineProvider;
 import java.io.IOException;
 import java.io.InputStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
-import java.lang.foreign.Linker;
-import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -27,9 +22,7 @@ import java.util.UUID;
  *       embedded jar into the engine cache under the name DJL looks for first;</li>
  *   <li>the engine is created from its provider directly (no ServiceLoader lookup), with the
  *       thread context class loader set to this bundle's class loader for DJL's own
- *       resource lookups;</li>
- *   <li>{@code THP_MEM_ALLOC_ENABLE=1} is put in the process environment first, unless it is
- *       set: libtorch then puts tensors of 2 MB and more on transparent huge pages.</li>
+ *       resource lookups.</li>
  * </ul>
  *
  * The JNI libraries bind to the class loader of the DJL classes that load them, this
@@ -45,7 +38,6 @@ public final class PyTorchLoader {
     private static final String CLASSIFIER = "linux-x86_64";
     /** DJL reads it from the environment, else from the system properties. */
     private static final String LIBRARY_PATH = "PYTORCH_LIBRARY_PATH";
-    private static final String HUGE_PAGES = "THP_MEM_ALLOC_ENABLE";
     /** System property: which instance of this class (one per class loader) owns the natives. */
     static final String NATIVES_OWNER = "glassbox.djl.pytorch.natives.owner";
     private static final String INSTANCE = UUID.randomUUID().toString();
@@ -101,7 +93,6 @@ public final class PyTorchLoader {
         synchronized (PyTorchLoader.class) {
             String previous = System.getProperty(LIBRARY_PATH);
             try {
-                enableHugePages();
                 thread.setContextClassLoader(PyTorchLoader.class.getClassLoader());
                 System.setProperty(LIBRARY_PATH, libDir.toAbsolutePath().toString());
                 return new PtEngineProvider().getEngine();
@@ -116,36 +107,6 @@ public final class PyTorchLoader {
         }
     }
 
-    /**
-     * libtorch reads {@code THP_MEM_ALLOC_ENABLE} once, at its first allocation; set, it aligns
-     * tensors of 2 MB and more to 2 MB and advises huge pages for them. Without it such a
-     * tensor is a fresh mapping that faults in 4 KB at a time (glibc maps anything over 32 MB
-     * anew): resnet18 at batch 16, epsilon-gamma-box took 3.94 s instead of 3.38 s (medians of 3
-     * alternating runs) with 1.42 million page faults instead of 0.55 million. A value already in
-     * the environment is kept ({@code 0} turns it off). Only a speed-up: if the environment
-     * cannot be changed, the engine loads anyway.
-     */
-    private static void enableHugePages() {
-        Linker linker = Linker.nativeLinker();
-        try (Arena arena = Arena.ofConfined()) {
-            MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
-                    FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS,
-                            ValueLayout.JAVA_INT));
-            int rc = (int) setenv.invokeExact(arena.allocateFrom(HUGE_PAGES), arena.allocateFrom("1"), 0);
-            if (rc != 0) {
-                warn("setenv returned " + rc, null);
-            }
-        } catch (Throwable e) {
-            warn(e.toString(), e);
-        }
-    }
-
-    private static void warn(String why, Throwable cause) {
-        System.getLogger(PyTorchLoader.class.getName()).log(System.Logger.Level.WARNING,
-                "libtorch will not use huge pages (" + HUGE_PAGES + " not set: " + why + ")", cause);
-    }
-
-    /** DJL reads it from the environment, else from the system properties. */
     private static void setIfAbsent(String key, String value) {
         if (System.getProperty(key) == null) {
             System.setProperty(key, value);
