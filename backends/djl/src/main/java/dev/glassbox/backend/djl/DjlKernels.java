@@ -332,19 +332,8 @@ final class DjlKernels implements Kernels {
             // Autograd of the convolution at z = 0 (it is linear).
             NDArray w = param(c.weight(), tmp);
             NDArray z = tmp.zeros(djl(out));
-            y = autograd(List.of(z), x, leaves -> {
-                NDArray full = leaves.get(0).pad(
-                        new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
-                NDArray conv = Conv2d.conv2d(full, w, null, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()),
-                        new ai.djl.ndarray.types.Shape(0, 0),
-                        new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()), c.groups()).singletonOrThrow();
-                long h = x.getShape().get(2);
-                long wd = x.getShape().get(3);
-                if (conv.getShape().get(2) != h || conv.getShape().get(3) != wd) {
-                    conv = conv.get(new NDIndex(":, :, 0:" + h + ", 0:" + wd));
-                }
-                return conv;
-            }, tmp).get(0);
+            y = autograd(List.of(z), x, leaves -> paddedForward(c, leaves.get(0), w, x.getShape().get(2),
+                    x.getShape().get(3)), tmp).get(0);
         }
         return c.bias() == null ? y : y.add(channelwise(param(c.bias(), tmp), 4));
     }
@@ -411,12 +400,15 @@ final class DjlKernels implements Kernels {
             NDArray stacked = sh == 1 ? rows.singletonOrThrow() : NDArrays.stack(rows, 3);
             full = stacked.reshape(n, channels, (q1h - q0h) * sh, (q1w - q0w) * sw);
         }
-        long cropTop = top - q0h * sh;
-        long cropLeft = left - q0w * sw;
-        if (cropTop == 0 && cropLeft == 0 && h == full.getShape().get(2) && w == full.getShape().get(3)) {
-            return full;
+        return crop(full, top - q0h * sh, left - q0w * sw, h, w);
+    }
+
+    /** Rows {@code [top, top + h)} and columns {@code [left, left + w)} of {@code a} (itself when that is all of it). */
+    private static NDArray crop(NDArray a, long top, long left, long h, long w) {
+        if (top == 0 && left == 0 && h == a.getShape().get(2) && w == a.getShape().get(3)) {
+            return a;
         }
-        return full.get(new NDIndex(":, :, " + cropTop + ":" + (cropTop + h) + ", " + cropLeft + ":" + (cropLeft + w)));
+        return a.get(new NDIndex(":, :, " + top + ":" + (top + h) + ", " + left + ":" + (left + w)));
     }
 
     /**
@@ -485,9 +477,7 @@ final class DjlKernels implements Kernels {
         // [N, sh, sw, C, qh, qw] -> [N, C, qh, sh, qw, sw] = [N, C, qh*sh, qw*sw]
         NDArray full = phases.reshape(n, sh, sw, channels, qh, qw).transpose(0, 3, 4, 1, 5, 2)
                 .reshape(n, channels, qh * sh, qw * sw);
-        long cropTop = top - q0h * sh;
-        long cropLeft = left - q0w * sw;
-        return full.get(new NDIndex(":, :, " + cropTop + ":" + (cropTop + h) + ", " + cropLeft + ":" + (cropLeft + w)));
+        return crop(full, top - q0h * sh, left - q0w * sw, h, w);
     }
 
     /**
@@ -544,15 +534,21 @@ final class DjlKernels implements Kernels {
 
     /** The VJP of a transposed convolution: a convolution of the (uncropped) output gradient. */
     private NDArray convTransposeGradient(Op.ConvTranspose2d c, Shape xs, NDArray dy, NDManager tmp) {
+        return paddedForward(c, dy, param(c.weight(), tmp), xs.dim(2), xs.dim(3));
+    }
+
+    /**
+     * The convolution a transposed convolution is the adjoint of, on its output side: {@code y}
+     * padded by its padding, convolved with its weight at its stride and dilation, cropped to
+     * {@code h x w} (the transposed convolution's input extent).
+     */
+    private static NDArray paddedForward(Op.ConvTranspose2d c, NDArray y, NDArray weight, long h, long w) {
         Geometry2d g = c.geometry();
-        NDArray full = dy.pad(new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
-        NDArray dx = Conv2d.conv2d(full, param(c.weight(), tmp), null,
-                new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()), new ai.djl.ndarray.types.Shape(0, 0),
-                new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()), c.groups()).singletonOrThrow();
-        if (dx.getShape().get(2) != xs.dim(2) || dx.getShape().get(3) != xs.dim(3)) {
-            dx = dx.get(new NDIndex(":, :, 0:" + xs.dim(2) + ", 0:" + xs.dim(3)));
-        }
-        return dx;
+        NDArray full = y.pad(new ai.djl.ndarray.types.Shape(g.padLeft(), g.padRight(), g.padTop(), g.padBottom()), 0);
+        NDArray conv = Conv2d.conv2d(full, weight, null, new ai.djl.ndarray.types.Shape(g.strideH(), g.strideW()),
+                new ai.djl.ndarray.types.Shape(0, 0), new ai.djl.ndarray.types.Shape(g.dilationH(), g.dilationW()),
+                c.groups()).singletonOrThrow();
+        return crop(conv, 0, 0, h, w);
     }
 
     private NDArray activation(Op.Activation op, NDArray x, NDManager tmp) {

@@ -179,7 +179,8 @@ class NonNegativeInputTest {
         return result;
     }
 
-    private static void assertClose(float[] expected, float[] actual, String what) {
+    /** Equal within 1e-5 of the largest expected magnitude, which must not be zero. */
+    static void assertClose(float[] expected, float[] actual, String what) {
         double scale = 0;
         for (float v : expected) {
             scale = Math.max(scale, Math.abs(v));
