@@ -59,4 +59,17 @@ public interface Kernels {
      * by {@code eps}, zeros towards the positive side.
      */
     Tensor stabilize(Tensor z, float eps, TensorScope scope);
+
+    /**
+     * Each of {@code expressions} over {@code inputs} (all of one shape), as new tensors in
+     * {@code scope}. The results are those of the primitives applied node by node, as this
+     * default does (a subexpression that occurs twice is computed once); a backend may instead
+     * compute them in one pass over memory, with the primitives' arithmetic.
+     *
+     * @throws IllegalArgumentException if the inputs differ in shape or an expression names an
+     *         input that is not there
+     */
+    default List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
+        return new ElementwiseByPrimitives(this, inputs, scope).evaluate(expressions);
+    }
 }

@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
@@ -83,6 +84,67 @@ class ElementwiseAndScopeTest {
                 Tensor y = djl.k.upload(random(r, 3, 4), c);
                 assertThrows(IllegalArgumentException.class, () -> djl.k.add(x, y, c));
             }
+        }
+    }
+
+    /**
+     * One fused pass ({@link Kernels#evaluate}) against the engine's primitives called node by
+     * node on the same arrays, and against the Java backend's pass: equal values (signed zeros
+     * aside, which compare equal), NaN where the primitives give NaN. 1500 elements cross the
+     * pass's block boundaries; the special values cover NaN, infinities, signed zeros.
+     */
+    @Test
+    void evaluateEqualsThePrimitivesNodeByNode() {
+        Elementwise r = Elementwise.input(0);
+        Elementwise o = Elementwise.input(1);
+        Elementwise v = Elementwise.input(2);
+        float g = 0.25f;
+        float e = 1e-6f;
+        Elementwise sp = r.times(o.positiveMask()).dividedBy(o.plus(v).clamped(e, Float.POSITIVE_INFINITY));
+        Elementwise sn = r.times(o.scaled(-1f).positiveMask())
+                .dividedBy(o.scaled(1 + g).minus(v).clamped(Float.NEGATIVE_INFINITY, -e));
+        List<Elementwise> expressions = List.of(sp.plus(sn.scaled(1 + g)), sp.minus(sn),
+                r.minus(v).abs().dividedBy(o.stabilized(0.5f)), v);
+        Random rnd = new Random(11);
+        float[] special = {0f, -0f, 1e-9f, -1e-9f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
+        HostTensor[] in = new HostTensor[3];
+        for (int i = 0; i < in.length; i++) {
+            float[] d = random(rnd, 3, 500).data();
+            for (int j = 0; j < 40; j++) {
+                d[rnd.nextInt(d.length)] = special[rnd.nextInt(special.length)];
+            }
+            in[i] = HostTensor.wrap(Shape.of(3, 500), d);
+        }
+        try (BackendRun djl = new BackendRun(Backends.DJL); BackendRun java = new BackendRun(Backends.JAVA);
+             TensorScope s = djl.scope.child(); TensorScope js = java.scope.child()) {
+            Kernels k = djl.k;
+            List<Tensor> x = List.of(k.upload(in[0], s), k.upload(in[1], s), k.upload(in[2], s));
+            List<Tensor> fused = k.evaluate(expressions, x, s);
+            List<Tensor> onJava = java.k.evaluate(expressions, List.of(java.k.upload(in[0], js),
+                    java.k.upload(in[1], js), java.k.upload(in[2], js)), js);
+            // the same expressions, one engine call per node
+            Tensor pos = k.divide(k.multiply(x.get(0), k.positiveMask(x.get(1), s), s),
+                    k.clamp(k.add(x.get(1), x.get(2), s), e, Float.POSITIVE_INFINITY, s), s);
+            Tensor neg = k.divide(k.multiply(x.get(0), k.positiveMask(k.scale(x.get(1), -1f, s), s), s),
+                    k.clamp(k.subtract(k.scale(x.get(1), 1 + g, s), x.get(2), s), Float.NEGATIVE_INFINITY, -e, s), s);
+            List<Tensor> primitives = List.of(k.add(pos, k.scale(neg, 1 + g, s), s), k.subtract(pos, neg, s),
+                    k.divide(k.abs(k.subtract(x.get(0), x.get(2), s), s), k.stabilize(x.get(1), 0.5f, s), s), x.get(2));
+            for (int i = 0; i < expressions.size(); i++) {
+                float[] want = primitives.get(i).toHost().data();
+                float[] got = fused.get(i).toHost().data();
+                float[] javaGot = onJava.get(i).toHost().data();
+                for (int j = 0; j < want.length; j++) {
+                    String where = "expression " + i + " element " + j;
+                    assertTrue(want[j] == got[j] || Float.isNaN(want[j]) && Float.isNaN(got[j]),
+                            where + ": fused " + got[j] + ", primitives " + want[j]);
+                    assertTrue(javaGot[j] == got[j] || Float.isNaN(javaGot[j]) && Float.isNaN(got[j]),
+                            where + ": djl " + got[j] + ", java " + javaGot[j]);
+                }
+            }
+            assertTrue(fused.get(3) != x.get(2), "a bare input is a new tensor");
+            assertThrows(IllegalArgumentException.class, () -> k.evaluate(List.of(Elementwise.input(3)), x, s));
+            assertThrows(IllegalArgumentException.class,
+                    () -> k.evaluate(List.of(r.plus(o)), List.of(x.get(0), k.upload(random(rnd, 2, 3), s)), s));
         }
     }
 

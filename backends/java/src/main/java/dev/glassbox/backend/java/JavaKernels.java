@@ -1,5 +1,6 @@
 package dev.glassbox.backend.java;
 
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
@@ -7,6 +8,7 @@ import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.support.Arguments;
+import dev.glassbox.backend.support.ElementwiseProgram;
 import dev.glassbox.backend.support.Indexing;
 import java.util.ArrayList;
 import java.util.List;
@@ -126,117 +128,94 @@ final class JavaKernels implements Kernels {
         return new float[][] {dx};
     }
 
-    // Each elementwise kernel spells out its own loop: one shared loop taking a lambda would make
-    // a megamorphic call per element, which the JIT cannot inline.
+    // The elementwise primitives are one-node programs: one definition of their arithmetic,
+    // which Kernels#evaluate runs fused on every backend that fuses.
+    private static final Elementwise X = Elementwise.input(0);
+    private static final Elementwise Y = Elementwise.input(1);
+
     @Override
     public Tensor add(Tensor a, Tensor b, TensorScope scope) {
-        JavaScope s = scope(scope);
-        JavaTensor x = tensor("add", a);
-        JavaTensor y = sameShape("add", x, tensor("add", b));
-        return s.adopt(x.shape(), sum(x.data(), y.data()), "add result");
+        return elementwise("add", X.plus(Y), scope, a, b);
     }
 
     @Override
     public Tensor multiply(Tensor a, Tensor b, TensorScope scope) {
-        JavaScope s = scope(scope);
-        JavaTensor x = tensor("multiply", a);
-        JavaTensor y = sameShape("multiply", x, tensor("multiply", b));
-        float[] xd = x.data();
-        float[] yd = y.data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = xd[i] * yd[i];
-        }
-        return s.adopt(x.shape(), out, "multiply result");
+        return elementwise("multiply", X.times(Y), scope, a, b);
     }
 
     @Override
     public Tensor scale(Tensor a, float factor, TensorScope scope) {
-        JavaScope s = scope(scope);
-        float[] xd = tensor("scale", a).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = factor * xd[i];
-        }
-        return s.adopt(a.shape(), out, "scale result");
+        return elementwise("scale", X.scaled(factor), scope, a);
     }
 
     @Override
     public Tensor abs(Tensor a, TensorScope scope) {
-        JavaScope s = scope(scope);
-        float[] xd = tensor("abs", a).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = Math.abs(xd[i]);
-        }
-        return s.adopt(a.shape(), out, "abs result");
+        return elementwise("abs", X.abs(), scope, a);
     }
 
     @Override
     public Tensor subtract(Tensor a, Tensor b, TensorScope scope) {
-        JavaScope s = scope(scope);
-        JavaTensor x = tensor("subtract", a);
-        float[] xd = x.data();
-        float[] yd = sameShape("subtract", x, tensor("subtract", b)).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = xd[i] - yd[i];
-        }
-        return s.adopt(x.shape(), out, "subtract result");
+        return elementwise("subtract", X.minus(Y), scope, a, b);
     }
 
     @Override
     public Tensor divide(Tensor a, Tensor b, TensorScope scope) {
-        JavaScope s = scope(scope);
-        JavaTensor x = tensor("divide", a);
-        float[] xd = x.data();
-        float[] yd = sameShape("divide", x, tensor("divide", b)).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = xd[i] / yd[i];
-        }
-        return s.adopt(x.shape(), out, "divide result");
+        return elementwise("divide", X.dividedBy(Y), scope, a, b);
     }
 
     @Override
     public Tensor clamp(Tensor a, float min, float max, TensorScope scope) {
-        JavaScope s = scope(scope);
-        float[] xd = tensor("clamp", a).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = Math.min(Math.max(xd[i], min), max);
-        }
-        return s.adopt(a.shape(), out, "clamp result");
+        return elementwise("clamp", X.clamped(min, max), scope, a);
     }
 
     @Override
     public Tensor positiveMask(Tensor a, TensorScope scope) {
-        JavaScope s = scope(scope);
-        float[] xd = tensor("positiveMask", a).data();
-        float[] out = new float[xd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = xd[i] > 0f ? 1f : 0f;
-        }
-        return s.adopt(a.shape(), out, "positiveMask result");
+        return elementwise("positiveMask", X.positiveMask(), scope, a);
     }
 
     @Override
     public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
-        JavaScope s = scope(scope);
-        float[] zd = tensor("stabilize", z).data();
-        float[] out = new float[zd.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = zd[i] + (zd[i] < 0f ? -eps : eps);
-        }
-        return s.adopt(z.shape(), out, "stabilize result");
+        return elementwise("stabilize", X.stabilized(eps), scope, z);
     }
 
-    private static float[] sum(float[] a, float[] b) {
-        float[] out = new float[a.length];
-        for (int i = 0; i < out.length; i++) {
-            out[i] = a[i] + b[i];
+    @Override
+    public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
+        return evaluate("evaluate", expressions, scope, inputs);
+    }
+
+    private Tensor elementwise(String what, Elementwise e, TensorScope scope, Tensor... inputs) {
+        return evaluate(what, List.of(e), scope, List.of(inputs)).get(0);
+    }
+
+    private List<Tensor> evaluate(String what, List<Elementwise> expressions, TensorScope scope,
+                                  List<Tensor> inputs) {
+        JavaScope s = scope(scope);
+        if (expressions.isEmpty()) {
+            return List.of();
         }
-        return out;
+        List<JavaTensor> in = new ArrayList<>(inputs.size());
+        for (Tensor t : inputs) {
+            in.add(in.isEmpty() ? tensor(what, t) : sameShape(what, in.get(0), tensor(what, t)));
+        }
+        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
+        Shape shape = in.get(0).shape(); // an expression reads an input, so a program has one
+        float[][] out = new float[expressions.size()][shape.size()];
+        program.run(shape.size(), new ElementwiseProgram.Memory() {
+            @Override
+            public void read(int input, long from, float[] into, int count) {
+                System.arraycopy(in.get(input).data(), (int) from, into, 0, count);
+            }
+
+            @Override
+            public void write(int output, long from, float[] values, int count) {
+                System.arraycopy(values, 0, out[output], (int) from, count);
+            }
+        });
+        List<Tensor> result = new ArrayList<>(out.length);
+        for (float[] o : out) {
+            result.add(s.adopt(shape, o, what + " result"));
+        }
+        return List.copyOf(result);
     }
 
     private static JavaScope scope(TensorScope scope) {

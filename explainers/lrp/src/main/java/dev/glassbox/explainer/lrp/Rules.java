@@ -1,6 +1,7 @@
 package dev.glassbox.explainer.lrp;
 
 import dev.glassbox.api.InvalidOptionException;
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.graph.Node;
@@ -26,6 +27,14 @@ import java.util.function.Function;
  */
 final class Rules {
     static final float STABILIZER = 1e-6f;
+    private static final float INF = Float.POSITIVE_INFINITY;
+
+    // Elementwise chains run as one Kernels#evaluate each (one pass over memory where the backend fuses).
+    private static final Elementwise IN0 = Elementwise.input(0);
+    private static final Elementwise IN1 = Elementwise.input(1);
+    private static final Elementwise IN2 = Elementwise.input(2);
+    /** Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive. */
+    private static final Elementwise ELSEWHERE = IN0.minus(IN0.times(IN1.positiveMask())).abs();
 
     /** Rule names accepted in composites and {@code --rule}. */
     static final List<String> NAMES = List.of("epsilon", "zplus", "alpha-beta", "gamma", "zbox", "wsquare", "flat",
@@ -120,10 +129,11 @@ final class Rules {
      * own output. Over every input of any node it is also {@code norm} for pools and sums.
      */
     private static NodeRule epsilonOverInputs(float e) {
+        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.stabilized(e)));
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
-            Tensor s = k.divide(step.upstream(), k.stabilize(step.output(), e, sc), sc);
+            Tensor s = k.evaluate(ratio, List.of(step.upstream(), step.output()), sc).get(0);
             List<Tensor> grads = k.inputGradients(step.node().op(), step.inputs(), step.output(), s, sc);
             List<Tensor> out = new ArrayList<>(grads.size());
             for (int i = 0; i < grads.size(); i++) {
@@ -222,7 +232,7 @@ final class Rules {
             Tensor r = step.upstream();
             Tensor outPositive = k.positiveMask(o, sc);
             Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
-            if (allZero(k, k.subtract(r, k.multiply(r, outPositive, sc), sc), sc)) {
+            if (allZero(k, k.evaluate(List.of(ELSEWHERE), List.of(r, o), sc).get(0), sc)) {
                 return List.of(fromPositive); // no relevance at the other outputs
             }
             Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, k.positiveMask(k.scale(o, -1f, sc), sc));
@@ -247,28 +257,31 @@ final class Rules {
      * relevance is zero away from a zero denominator.
      */
     private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear up, Op.Linear delta, float g) {
+        // over (R, o, zp): sp = R [o > 0] / max(zp, e)
+        List<Elementwise> positiveOnly = List.of(IN0.times(IN1.positiveMask()).dividedBy(IN2.clamped(STABILIZER, INF)));
+        // over (R, o, v + e): the seeds of the two VJPs, sp + (1 + g) sn and sp - sn
+        Elementwise sp = IN0.times(IN1.positiveMask()).dividedBy(IN1.plus(IN2).clamped(STABILIZER, INF));
+        Elementwise sn = IN0.times(IN1.scaled(-1f).positiveMask())
+                .dividedBy(IN1.scaled(1 + g).minus(IN2).clamped(Float.NEGATIVE_INFINITY, -STABILIZER));
+        List<Elementwise> seeds = List.of(sp.plus(sn.scaled(1 + g)), sp.minus(sn));
+        // over (x, plain, extra)
+        List<Elementwise> combined = List.of(IN0.times(IN1.plus(IN2)));
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
             Tensor r = step.upstream();
-            // R at positive outputs, so sp = rp / stab(zp); R - rp is R at the others
-            Tensor rp = k.multiply(r, k.positiveMask(o, sc), sc);
-            if (allZero(k, k.subtract(r, rp, sc), sc)) {
+            if (allZero(k, k.evaluate(List.of(ELSEWHERE), List.of(r, o), sc).get(0), sc)) {
                 Tensor zp = k.forward(up, List.of(x), sc);
-                Tensor sp = k.divide(rp, k.clamp(zp, STABILIZER, Float.POSITIVE_INFINITY, sc), sc);
-                return List.of(k.multiply(x, vjp(k, up, x, zp, sp, sc), sc));
+                Tensor s = k.evaluate(positiveOnly, List.of(r, o, zp), sc).get(0);
+                return List.of(k.multiply(x, vjp(k, up, x, zp, s, sc), sc));
             }
-            Tensor rn = k.multiply(r, k.positiveMask(k.scale(o, -1f, sc), sc), sc);
             Tensor v = k.forward(delta, List.of(x), sc); // v + e
-            Tensor zp = k.clamp(k.add(o, v, sc), STABILIZER, Float.POSITIVE_INFINITY, sc);
-            Tensor zn = k.clamp(k.subtract(k.scale(o, 1 + g, sc), v, sc), Float.NEGATIVE_INFINITY, -STABILIZER, sc);
-            Tensor sp = k.divide(rp, zp, sc);
-            Tensor sn = k.divide(rn, zn, sc);
-            Tensor plain = vjp(k, layer, x, o, k.add(sp, k.scale(sn, 1 + g, sc), sc), sc);
-            Tensor extra = vjp(k, delta, x, v, k.subtract(sp, sn, sc), sc);
-            return List.of(k.multiply(x, k.add(plain, extra, sc), sc));
+            List<Tensor> s = k.evaluate(seeds, List.of(r, o, v), sc);
+            Tensor plain = vjp(k, layer, x, o, s.get(0), sc);
+            Tensor extra = vjp(k, delta, x, v, s.get(1), sc);
+            return k.evaluate(combined, List.of(x, plain, extra), sc);
         };
     }
 
@@ -302,15 +315,15 @@ final class Rules {
     }
 
     /**
-     * Whether every value of {@code t} is zero: the sum of {@code |t|}, which cannot cancel, and
-     * which a NaN or an infinity makes non-zero.
+     * Whether every value of the non-negative {@code magnitudes} is zero: their sum, which
+     * cannot cancel, and which a NaN or an infinity makes non-zero.
      */
-    private static boolean allZero(Kernels k, Tensor t, TensorScope sc) {
+    private static boolean allZero(Kernels k, Tensor magnitudes, TensorScope sc) {
         List<Integer> axes = new ArrayList<>();
-        for (int i = 0; i < t.shape().rank(); i++) {
+        for (int i = 0; i < magnitudes.shape().rank(); i++) {
             axes.add(i);
         }
-        return k.forward(new Op.ReduceSum(axes, true), List.of(k.abs(t, sc)), sc).toHost().data()[0] == 0f;
+        return k.forward(new Op.ReduceSum(axes, true), List.of(magnitudes), sc).toHost().data()[0] == 0f;
     }
 
     /**
@@ -322,6 +335,8 @@ final class Rules {
     private NodeRule zbox(Op.Linear layer, float low, float high) {
         Op.Linear bounds = modified.modify(layer, "zbox " + low + " " + high,
                 w -> low * Math.max(w, 0) + high * Math.min(w, 0), v -> v);
+        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.minus(IN2).stabilized(STABILIZER))); // over (R, o, bounds)
+        List<Elementwise> difference = List.of(IN0.times(IN1).minus(IN2)); // over (x, W^T s, M^T s)
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
@@ -335,10 +350,10 @@ final class Rules {
                 batch.set(0, x.shape().dim(0));
                 fromBounds = k.forward(new Op.Expand(batch), List.of(fromBounds), sc);
             }
-            Tensor s = k.divide(step.upstream(), k.stabilize(k.subtract(o, fromBounds, sc), STABILIZER, sc), sc);
+            Tensor s = k.evaluate(ratio, List.of(step.upstream(), o, fromBounds), sc).get(0);
             // x W^T s - (l W+ + h W-)^T s; a linear layer's VJP is the same at every point, so
             // bounds' is taken at x, where o has the shape of its output
-            return List.of(k.subtract(k.multiply(x, vjp(k, layer, x, o, s, sc), sc), vjp(k, bounds, x, o, s, sc), sc));
+            return k.evaluate(difference, List.of(x, vjp(k, layer, x, o, s, sc), vjp(k, bounds, x, o, s, sc)), sc);
         };
     }
 
