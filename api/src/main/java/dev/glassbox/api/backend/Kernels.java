@@ -4,6 +4,7 @@ import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
+import java.util.ArrayList;
 import java.util.List;
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -71,5 +72,25 @@ public interface Kernels {
      */
     default List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
         return new ElementwiseByPrimitives(this, inputs, scope).evaluate(expressions);
+    }
+
+    /**
+     * The sum of every element of {@code expression} over {@code inputs} (all of one shape),
+     * read back to the host. This default evaluates the expression into a temporary tensor and
+     * reduces it with {@link Op.ReduceSum}; a backend may instead sum during the one pass of
+     * {@link #evaluate}, with no tensor written (and in double precision). A NaN or an infinity
+     * in the values makes the sum NaN or infinite.
+     *
+     * @throws IllegalArgumentException as {@link #evaluate}
+     */
+    default double sum(Elementwise expression, List<Tensor> inputs, TensorScope scope) {
+        try (TensorScope temporary = scope.child()) {
+            Tensor values = evaluate(List.of(expression), inputs, temporary).get(0);
+            List<Integer> axes = new ArrayList<>();
+            for (int i = 0; i < values.shape().rank(); i++) {
+                axes.add(i);
+            }
+            return forward(new Op.ReduceSum(axes, true), List.of(values), temporary).toHost().data()[0];
+        }
     }
 }

@@ -7,7 +7,7 @@
  * backends cache device copies of parameters by identity.
  */
 @Export
-@Version("1.2.0")
+@Version("1.3.0")
 package dev.glassbox.api.backend;
 
 import org.osgi.annotation.bundle.Export;

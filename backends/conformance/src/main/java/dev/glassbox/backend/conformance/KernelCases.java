@@ -81,6 +81,8 @@ public final class KernelCases {
                 geo(2, 3, 3, 3, 3, 1), 1), x(2, 3, 13, 12)));
         cases.add(c("Conv2d 1x1 stride 2 (kernel below stride)", new Op.Conv2d(p(42, 5, 3, 1, 1), null,
                 geo(2, 0, 0, 0, 0, 1), 1), x(2, 3, 7, 6)));
+        cases.add(c("Conv2d 1x3 stride 2x1 pad dilation 2 (one-wide kernel on the strided axis)",
+                new Op.Conv2d(p(54, 4, 3, 1, 3), p(55, 4), new Geometry2d(2, 1, 1, 1, 0, 2, 1, 2), 1), x(2, 3, 8, 7)));
         cases.add(c("Conv2d stride 3x1 pad asymmetric depthwise", new Op.Conv2d(p(43, 4, 1, 4, 3), p(44, 4),
                 new Geometry2d(3, 1, 1, 0, 2, 1, 1, 2), 4), x(2, 4, 11, 7)));
         cases.add(c("Conv2d stride 3x2 kernel 2x5 (phases without taps)", new Op.Conv2d(p(52, 3, 2, 2, 5), p(53, 3),
@@ -93,6 +95,8 @@ public final class KernelCases {
                 geo(2, 1, 1, 1, 1, 1), 1, 1, 1), x(0, 3, 4, 4)));
         cases.add(c("ConvTranspose2d stride 3 kernel 2 (phases without taps)",
                 new Op.ConvTranspose2d(p(46, 3, 2, 2, 2), p(47, 2), geo(3, 0, 1, 1, 0, 1), 1, 1, 2), x(2, 3, 3, 4)));
+        cases.add(c("ConvTranspose2d 1x1 stride 2 outpad 1 (zeros between cells)",
+                new Op.ConvTranspose2d(p(56, 3, 2, 1, 1), p(57, 2), geo(2, 0, 0, 0, 0, 1), 1, 1, 1), x(2, 3, 4, 5)));
         cases.add(c("ConvTranspose2d stride 2 pad 1 outpad 1",
                 new Op.ConvTranspose2d(p(10, 3, 4, 3, 3), p(11, 4), geo(2, 1, 1, 1, 1, 1), 1, 1, 1), x(2, 3, 4, 5)));
         cases.add(c("ConvTranspose2d groups 2 dilation 2 asymmetric",

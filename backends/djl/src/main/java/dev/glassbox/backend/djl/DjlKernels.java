@@ -256,46 +256,76 @@ final class DjlKernels implements Kernels {
         if (expressions.isEmpty()) {
             return List.of();
         }
-        List<DjlTensor> in = new ArrayList<>(inputs.size());
-        for (Tensor t : inputs) {
-            DjlTensor x = tensor("evaluate", t);
-            in.add(x);
-            Arguments.requireSameShape("evaluate", in.get(0), x);
-        }
+        List<DjlTensor> in = sameShapes("evaluate", inputs);
         ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
-        if (!Device.cpu().equals(in.get(0).array().getDevice())) {
+        if (!onCpu(in)) {
             return Kernels.super.evaluate(expressions, inputs, scope);
         }
         Shape shape = in.get(0).shape();
         try (NDManager tmp = s.manager().newSubManager()) {
-            MemorySegment[] src = new MemorySegment[in.size()];
-            for (int i = 0; i < src.length; i++) {
-                // a view, so that a contiguous copy (should the array not be) is freed with tmp
-                src[i] = MemorySegment.ofBuffer(view(in.get(i).array(), tmp).toByteBuffer(true));
-            }
             NDArray[] results = new NDArray[program.outputCount()];
             MemorySegment[] dst = new MemorySegment[results.length];
             for (int o = 0; o < results.length; o++) {
                 results[o] = tmp.create(djl(shape), DataType.FLOAT32);
                 dst[o] = MemorySegment.ofBuffer(results[o].toByteBuffer(true));
             }
-            program.run(shape.size(), new ElementwiseProgram.Memory() {
-                @Override
-                public void read(int input, long from, float[] into, int count) {
-                    MemorySegment.copy(src[input], ValueLayout.JAVA_FLOAT, from * Float.BYTES, into, 0, count);
-                }
-
-                @Override
-                public void write(int output, long from, float[] values, int count) {
-                    MemorySegment.copy(values, 0, dst[output], ValueLayout.JAVA_FLOAT, from * Float.BYTES, count);
-                }
-            });
+            program.run(shape.size(), memory(in, dst, tmp));
             List<Tensor> out = new ArrayList<>(results.length);
             for (NDArray r : results) {
                 out.add(s.adopt(shape, r, "evaluate result"));
             }
             return List.copyOf(out);
         }
+    }
+
+    /** As {@link #evaluate}, summing during the pass: no array written, no engine reduction, one read. */
+    @Override
+    public double sum(Elementwise expression, List<Tensor> inputs, TensorScope scope) {
+        DjlScope s = scope(scope);
+        List<DjlTensor> in = sameShapes("sum", inputs);
+        ElementwiseProgram program = ElementwiseProgram.compile(List.of(expression), in.size());
+        if (!onCpu(in)) {
+            return Kernels.super.sum(expression, inputs, scope);
+        }
+        try (NDManager tmp = s.manager().newSubManager()) {
+            return program.sum(in.get(0).shape().size(), memory(in, null, tmp));
+        }
+    }
+
+    private static List<DjlTensor> sameShapes(String what, List<Tensor> inputs) {
+        List<DjlTensor> in = new ArrayList<>(inputs.size());
+        for (Tensor t : inputs) {
+            DjlTensor x = tensor(what, t);
+            in.add(x);
+            Arguments.requireSameShape(what, in.get(0), x);
+        }
+        return in;
+    }
+
+    private static boolean onCpu(List<DjlTensor> in) {
+        return Device.cpu().equals(in.get(0).array().getDevice());
+    }
+
+    /**
+     * A program's memory over the inputs' storage, writing into {@code dst} (null: a sum writes
+     * nothing); a non-contiguous input is read from a contiguous copy that {@code tmp} frees.
+     */
+    private static ElementwiseProgram.Memory memory(List<DjlTensor> in, MemorySegment[] dst, NDManager tmp) {
+        MemorySegment[] src = new MemorySegment[in.size()];
+        for (int i = 0; i < src.length; i++) {
+            src[i] = MemorySegment.ofBuffer(view(in.get(i).array(), tmp).toByteBuffer(true));
+        }
+        return new ElementwiseProgram.Memory() {
+            @Override
+            public void read(int input, long from, float[] into, int count) {
+                MemorySegment.copy(src[input], ValueLayout.JAVA_FLOAT, from * Float.BYTES, into, 0, count);
+            }
+
+            @Override
+            public void write(int output, long from, float[] values, int count) {
+                MemorySegment.copy(values, 0, dst[output], ValueLayout.JAVA_FLOAT, from * Float.BYTES, count);
+            }
+        };
     }
 
     private Tensor unary(String what, Tensor a, TensorScope scope, Function<NDArray, NDArray> f) {
@@ -427,10 +457,12 @@ final class DjlKernels implements Kernels {
         int kw = weight.shape().dim(3);
         long n = dy.getShape().get(0);
         long channels = (long) weight.shape().dim(1) * groups;
+        // A 1-wide kernel along a strided axis (a VJP) has taps in phase 0 only: the rest is zeros.
+        boolean onlyFirstPhase = (sh == 1 || kh == 1) && (sw == 1 || kw == 1);
         NDList rows = new NDList();
-        for (int rh = 0; rh < sh; rh++) {
+        for (int rh = 0; rh < (onlyFirstPhase ? 1 : sh); rh++) {
             NDList phases = new NDList();
-            for (int rw = 0; rw < sw; rw++) {
+            for (int rw = 0; rw < (onlyFirstPhase ? 1 : sw); rw++) {
                 int tapsH = rh < kh ? Math.ceilDiv(kh - rh, sh) : 0;
                 int tapsW = rw < kw ? Math.ceilDiv(kw - rw, sw) : 0;
                 if (tapsH == 0 || tapsW == 0) {
@@ -447,11 +479,16 @@ final class DjlKernels implements Kernels {
                 long padRight = q1w - dy.getShape().get(3);
                 phases.add(paddedConv(dy, kernel, padTop, padBottom, padLeft, padRight, dh, dw, groups));
             }
-            rows.add(sw == 1 ? phases.singletonOrThrow() : NDArrays.stack(phases, 4));
+            rows.add(phases.size() == 1 ? phases.singletonOrThrow() : NDArrays.stack(phases, 4));
         }
         NDArray full;
         if (sh == 1 && sw == 1) {
             full = rows.singletonOrThrow();
+        } else if (onlyFirstPhase) {
+            // [N, C, qh, 1, qw, 1] padded with zeros after each phase axis: the others' zeros, one pass
+            full = rows.singletonOrThrow().reshape(n, channels, q1h - q0h, 1, q1w - q0w, 1)
+                    .pad(new ai.djl.ndarray.types.Shape(0, sw - 1, 0, 0, 0, sh - 1), 0)
+                    .reshape(n, channels, (q1h - q0h) * sh, (q1w - q0w) * sw);
         } else {
             // rows[rh] is [N, C, qh, qw(, sw)]; interleave to [N, C, qh, sh, qw, sw] = [N, C, qh*sh, qw*sw].
             NDArray stacked = sh == 1 ? rows.singletonOrThrow() : NDArrays.stack(rows, 3);

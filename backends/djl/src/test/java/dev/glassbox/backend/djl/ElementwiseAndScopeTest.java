@@ -142,6 +142,15 @@ class ElementwiseAndScopeTest {
                 }
             }
             assertTrue(fused.get(3) != x.get(2), "a bare input is a new tensor");
+            // sum: the fused pass (double) against the engine's reduction of the evaluated values
+            List<Tensor> finite = List.of(k.upload(random(rnd, 3, 500), s), k.upload(random(rnd, 3, 500), s));
+            Elementwise magnitudes = r.minus(r.times(o.positiveMask())).abs();
+            double engine = k.forward(new Op.ReduceSum(List.of(0, 1), true),
+                    k.evaluate(List.of(magnitudes), finite, s), s).toHost().data()[0];
+            assertEquals(engine, k.sum(magnitudes, finite, s), 1e-5 * Math.abs(engine));
+            assertEquals(0.0, k.sum(r.minus(r), finite, s));
+            assertTrue(Double.isNaN(k.sum(sp, x, s)), "a NaN makes the sum NaN");
+            assertThrows(IllegalArgumentException.class, () -> k.sum(Elementwise.input(3), x, s));
             assertThrows(IllegalArgumentException.class, () -> k.evaluate(List.of(Elementwise.input(3)), x, s));
             assertThrows(IllegalArgumentException.class,
                     () -> k.evaluate(List.of(r.plus(o)), List.of(x.get(0), k.upload(random(rnd, 2, 3), s)), s));

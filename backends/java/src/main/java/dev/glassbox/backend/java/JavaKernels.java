@@ -187,20 +187,43 @@ final class JavaKernels implements Kernels {
         return evaluate(what, List.of(e), scope, List.of(inputs)).get(0);
     }
 
+    @Override
+    public double sum(Elementwise expression, List<Tensor> inputs, TensorScope scope) {
+        scope(scope);
+        List<JavaTensor> in = sameShapes("sum", inputs);
+        ElementwiseProgram program = ElementwiseProgram.compile(List.of(expression), in.size());
+        return program.sum(in.get(0).shape().size(), memory(in, null));
+    }
+
     private List<Tensor> evaluate(String what, List<Elementwise> expressions, TensorScope scope,
                                   List<Tensor> inputs) {
         JavaScope s = scope(scope);
         if (expressions.isEmpty()) {
             return List.of();
         }
+        List<JavaTensor> in = sameShapes(what, inputs);
+        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
+        Shape shape = in.get(0).shape(); // an expression reads an input, so a program has one
+        float[][] out = new float[expressions.size()][shape.size()];
+        program.run(shape.size(), memory(in, out));
+        List<Tensor> result = new ArrayList<>(out.length);
+        for (float[] o : out) {
+            result.add(s.adopt(shape, o, what + " result"));
+        }
+        return List.copyOf(result);
+    }
+
+    private static List<JavaTensor> sameShapes(String what, List<Tensor> inputs) {
         List<JavaTensor> in = new ArrayList<>(inputs.size());
         for (Tensor t : inputs) {
             in.add(in.isEmpty() ? tensor(what, t) : sameShape(what, in.get(0), tensor(what, t)));
         }
-        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
-        Shape shape = in.get(0).shape(); // an expression reads an input, so a program has one
-        float[][] out = new float[expressions.size()][shape.size()];
-        program.run(shape.size(), new ElementwiseProgram.Memory() {
+        return in;
+    }
+
+    /** A program's memory over the inputs' arrays, writing into {@code out} (null: a sum writes nothing). */
+    private static ElementwiseProgram.Memory memory(List<JavaTensor> in, float[][] out) {
+        return new ElementwiseProgram.Memory() {
             @Override
             public void read(int input, long from, float[] into, int count) {
                 System.arraycopy(in.get(input).data(), (int) from, into, 0, count);
@@ -210,12 +233,7 @@ final class JavaKernels implements Kernels {
             public void write(int output, long from, float[] values, int count) {
                 System.arraycopy(values, 0, out[output], (int) from, count);
             }
-        });
-        List<Tensor> result = new ArrayList<>(out.length);
-        for (float[] o : out) {
-            result.add(s.adopt(shape, o, what + " result"));
-        }
-        return List.copyOf(result);
+        };
     }
 
     private static JavaScope scope(TensorScope scope) {

@@ -1,8 +1,10 @@
 package dev.glassbox.backend.java;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
@@ -99,12 +101,26 @@ class ElementwiseTest {
                 assertArrayEquals(b, got.get(2).toHost().data());
                 assertNotSame(tb, got.get(2));
             }
+            // sum: fused in double over 1300 elements (three blocks), the default's float reduction
+            double want = 0;
+            for (float v : want1) {
+                want += v;
+            }
+            assertEquals(want, k.sum(expressions.get(1), List.of(ta, tb), s), 1e-9 * a.length);
+            assertEquals(want, byPrimitives.sum(expressions.get(1), List.of(ta, tb), s), 1e-5 * a.length);
+            Elementwise ratio = x.dividedBy(y); // infinite where y = 0
+            assertEquals(Double.POSITIVE_INFINITY, k.sum(ratio.abs(), List.of(ta, tb), s));
+            assertTrue(Double.isNaN(k.sum(ratio.minus(ratio), List.of(ta, tb), s)));
+            assertEquals(0.0, k.sum(x.minus(x), List.of(ta, tb), s));
+            assertThrows(IllegalArgumentException.class, () -> k.sum(Elementwise.input(2), List.of(ta, tb), s));
             assertThrows(IllegalArgumentException.class, () -> k.evaluate(List.of(Elementwise.input(2)),
                     List.of(ta, tb), s));
             assertThrows(IllegalArgumentException.class, () -> byPrimitives.evaluate(List.of(Elementwise.input(2)),
                     List.of(ta, tb), s));
             Tensor other = k.upload(HostTensor.zeros(Shape.of(1300)), s);
             assertThrows(IllegalArgumentException.class, () -> k.evaluate(expressions, List.of(ta, other), s));
+            assertThrows(IllegalArgumentException.class, () -> k.sum(y, List.of(ta, other), s));
+            assertThrows(IllegalArgumentException.class, () -> byPrimitives.sum(y, List.of(ta, other), s));
             assertThrows(IllegalArgumentException.class, () -> byPrimitives.evaluate(expressions, List.of(ta, other), s));
         }
     }

@@ -92,12 +92,50 @@ public final class ElementwiseProgram {
         float[][] values = new float[nodes.length][BLOCK];
         for (long from = 0; from < size; from += BLOCK) {
             int n = (int) Math.min(BLOCK, size - from);
-            for (int i = 0; i < nodes.length; i++) {
-                compute(i, values, n, memory, from);
-            }
+            computeBlock(values, n, memory, from);
             for (int o = 0; o < outputs.length; o++) {
                 memory.write(o, from, values[outputs[o]], n);
             }
+        }
+    }
+
+    /**
+     * The sum of the one expression's values at elements {@code [0, size)}, in double, with
+     * nothing written ({@link dev.glassbox.api.backend.Kernels#sum}).
+     *
+     * @throws IllegalStateException if the program has more than one expression
+     */
+    public double sum(long size, Memory memory) {
+        if (outputs.length != 1) {
+            throw new IllegalStateException("sum of " + outputs.length + " expressions");
+        }
+        float[][] values = new float[nodes.length][BLOCK];
+        float[] v = values[outputs[0]];
+        // four partial sums: the adds of one do not wait for the others'
+        double s0 = 0;
+        double s1 = 0;
+        double s2 = 0;
+        double s3 = 0;
+        for (long from = 0; from < size; from += BLOCK) {
+            int n = (int) Math.min(BLOCK, size - from);
+            computeBlock(values, n, memory, from);
+            int j = 0;
+            for (; j + 3 < n; j += 4) {
+                s0 += v[j];
+                s1 += v[j + 1];
+                s2 += v[j + 2];
+                s3 += v[j + 3];
+            }
+            for (; j < n; j++) {
+                s0 += v[j];
+            }
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    private void computeBlock(float[][] values, int n, Memory memory, long from) {
+        for (int i = 0; i < nodes.length; i++) {
+            compute(i, values, n, memory, from);
         }
     }
 

@@ -33,7 +33,11 @@ final class Rules {
     private static final Elementwise IN0 = Elementwise.input(0);
     private static final Elementwise IN1 = Elementwise.input(1);
     private static final Elementwise IN2 = Elementwise.input(2);
-    /** Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive. */
+    private static final Elementwise IN3 = Elementwise.input(3);
+    /**
+     * Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive.
+     * Its sum is zero only if all of it is (it cannot cancel, and a NaN or infinity makes it non-zero).
+     */
     private static final Elementwise ELSEWHERE = IN0.minus(IN0.times(IN1.positiveMask())).abs();
 
     /** Rule names accepted in composites and {@code --rule}. */
@@ -129,10 +133,18 @@ final class Rules {
      * own output. Over every input of any node it is also {@code norm} for pools and sums.
      */
     private static NodeRule epsilonOverInputs(float e) {
-        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.stabilized(e)));
+        Elementwise share = IN0.dividedBy(IN1.stabilized(e));
+        List<Elementwise> ratio = List.of(share);
+        List<Elementwise> sumShares = List.of(IN2.times(share), IN3.times(share)); // over (R, z, x1, x2)
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
+            List<Tensor> in = step.inputs();
+            if (step.node().op() instanceof Op.Add && in.get(0).shape().equals(step.output().shape())
+                    && in.get(1).shape().equals(step.output().shape())) {
+                // an Add without broadcasting hands s to both inputs unchanged: one pass, same arithmetic
+                return k.evaluate(sumShares, List.of(step.upstream(), step.output(), in.get(0), in.get(1)), sc);
+            }
             Tensor s = k.evaluate(ratio, List.of(step.upstream(), step.output()), sc).get(0);
             List<Tensor> grads = k.inputGradients(step.node().op(), step.inputs(), step.output(), s, sc);
             List<Tensor> out = new ArrayList<>(grads.size());
@@ -232,7 +244,7 @@ final class Rules {
             Tensor r = step.upstream();
             Tensor outPositive = k.positiveMask(o, sc);
             Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
-            if (allZero(k, k.evaluate(List.of(ELSEWHERE), List.of(r, o), sc).get(0), sc)) {
+            if (k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
                 return List.of(fromPositive); // no relevance at the other outputs
             }
             Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, k.positiveMask(k.scale(o, -1f, sc), sc));
@@ -272,7 +284,7 @@ final class Rules {
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
             Tensor r = step.upstream();
-            if (allZero(k, k.evaluate(List.of(ELSEWHERE), List.of(r, o), sc).get(0), sc)) {
+            if (k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
                 Tensor zp = k.forward(up, List.of(x), sc);
                 Tensor s = k.evaluate(positiveOnly, List.of(r, o, zp), sc).get(0);
                 return List.of(k.multiply(x, vjp(k, up, x, zp, s, sc), sc));
@@ -312,18 +324,6 @@ final class Rules {
             case Op.ConvTranspose2d t -> t.weight().shape().dim(1) * t.groups();
             case Op.BatchNorm b -> b.scale().shape().dim(0);
         };
-    }
-
-    /**
-     * Whether every value of the non-negative {@code magnitudes} is zero: their sum, which
-     * cannot cancel, and which a NaN or an infinity makes non-zero.
-     */
-    private static boolean allZero(Kernels k, Tensor magnitudes, TensorScope sc) {
-        List<Integer> axes = new ArrayList<>();
-        for (int i = 0; i < magnitudes.shape().rank(); i++) {
-            axes.add(i);
-        }
-        return k.forward(new Op.ReduceSum(axes, true), List.of(magnitudes), sc).toHost().data()[0] == 0f;
     }
 
     /**
