@@ -33,9 +33,7 @@ final class BaseRules {
             case ACTIVATION -> PASS;
             case SUMMING -> NORM;
             case PRODUCT -> {
-                long variable = node.inputs().stream()
-                        .filter(v -> graph.producer(v).map(p -> !(p.op() instanceof Op.Constant)).orElse(true))
-                        .count();
+                long variable = variableInputs(node, graph).size();
                 if (variable > 1) {
                     throw new UnsupportedFeatureException("no LRP rule covers a " + op.type() + " of " + variable
                             + " activations (node " + node.name() + "); map one with --rule", "node " + node.name());
@@ -44,6 +42,13 @@ final class BaseRules {
             }
             case ROUTING, OUTPUT, CONSTANT -> GRADIENT;
         };
+    }
+
+    /** The inputs of {@code node} that are activations: not made by a Constant. */
+    static List<String> variableInputs(Node node, Graph graph) {
+        return node.inputs().stream()
+                .filter(v -> graph.producer(v).map(p -> !(p.op() instanceof Op.Constant)).orElse(true))
+                .toList();
     }
 
     static boolean isConvolution(Op op) {

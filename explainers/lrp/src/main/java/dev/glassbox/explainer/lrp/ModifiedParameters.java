@@ -10,13 +10,14 @@ import java.util.function.Supplier;
 
 /**
  * Layers with elementwise-modified parameters ({@code W+}, {@code W + g W+}, {@code W^2}, ...),
- * computed once per layer and modification and kept while the layer's weights live, so
+ * and constants derived from them, computed once per layer and modification and kept while
+ * the layer's weights live, so
  * repeated explanations of a model reuse them (and backends reuse their device copies, which
  * they cache by parameter identity).
  */
 final class ModifiedParameters {
     // Keyed by the layer record: its parameters compare by identity, so equal keys are the same layer.
-    private final Map<Op.Linear, Map<String, Op.Linear>> cache = new WeakHashMap<>();
+    private final Map<Op.Linear, Map<String, Op>> cache = new WeakHashMap<>();
 
     /**
      * The layer with {@code f} applied to every weight and {@code g} to every bias (no bias when
@@ -30,7 +31,16 @@ final class ModifiedParameters {
     }
 
     /** A layer derived from {@code layer} in another way, made once per {@code key} and kept as long. */
-    synchronized Op.Linear derive(Op.Linear layer, String key, Supplier<Op.Linear> make) {
+    Op.Linear derive(Op.Linear layer, String key, Supplier<Op.Linear> make) {
+        return (Op.Linear) cached(layer, key, make);
+    }
+
+    /** A constant derived from {@code layer} (a value that does not depend on the input), kept as long. */
+    Op.Constant constant(Op.Linear layer, String key, Supplier<Op.Constant> make) {
+        return (Op.Constant) cached(layer, key, make);
+    }
+
+    private synchronized Op cached(Op.Linear layer, String key, Supplier<? extends Op> make) {
         return cache.computeIfAbsent(layer, l -> new HashMap<>()).computeIfAbsent(key, k -> make.get());
     }
 

@@ -7,10 +7,13 @@ import dev.glassbox.api.explain.NodeRule;
 import dev.glassbox.api.explain.Option;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.graph.Node;
+import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.lrp.Composite;
 import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
+import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -33,6 +36,23 @@ final class RelevancePropagation {
     }
 
     /**
+     * The values an Add or Sub combines with another activation (a residual branch and its
+     * shortcut): relevance reaches their negative entries too, where the sum is positive.
+     */
+    static Set<String> summedWithActivations(Graph graph) {
+        Set<String> summed = new HashSet<>();
+        for (Node node : graph.nodes()) {
+            if (node.op() instanceof Op.Add || node.op() instanceof Op.Sub) {
+                List<String> variable = BaseRules.variableInputs(node, graph);
+                if (variable.size() > 1) {
+                    summed.addAll(variable);
+                }
+            }
+        }
+        return summed;
+    }
+
+    /**
      * Binds a rule at every node (so a bad rule fails before any work): the first matching
      * {@code --rule} override, else the composite's rule, else the node's base rule. Then
      * propagates the target's relevance to the input.
@@ -45,11 +65,12 @@ final class RelevancePropagation {
         Node first = BaseRules.firstLayer(graph.nodes());
         Map<Node, NodeRule> bound = new IdentityHashMap<>();
         Set<String> nonNegative = NonNegativeValues.of(graph);
+        Set<String> summed = summedWithActivations(graph);
         for (Node node : graph.nodes()) {
             String where = overrides.match(node.name()).isPresent() ? "--rule" : source;
             boolean nonNegativeInput = !node.inputs().isEmpty() && nonNegative.contains(node.inputs().get(0));
             bound.put(node, rules.create(assign(node, graph, first, overrides, composite, source), node, where,
-                    nonNegativeInput));
+                    nonNegativeInput, summed.contains(node.output())));
         }
         var kernels = ctx.model().kernels();
         HostTensor logits = ctx.trace().output().toHost();

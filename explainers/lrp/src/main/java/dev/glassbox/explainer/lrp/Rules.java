@@ -60,15 +60,17 @@ final class Rules {
 
     /** The rule {@code spec} bound to {@code node}; an error naming {@code where} if it does not fit. */
     NodeRule create(RuleSpec spec, Node node, String where) {
-        return create(spec, node, where, false);
+        return create(spec, node, where, false, false);
     }
 
     /**
      * As {@link #create(RuleSpec, Node, String)}, knowing whether the node's input is
      * non-negative for every model input ({@link NonNegativeValues}): then the sign-split rules
-     * leave out their {@code x-} terms, which are exactly zero.
+     * leave out their {@code x-} terms, which are exactly zero. And whether its output is summed
+     * with another activation ({@link RelevancePropagation#summedWithActivations}): then gamma
+     * does not check whether relevance arrived at positive outputs only (it will not have).
      */
-    NodeRule create(RuleSpec spec, Node node, String where, boolean nonNegativeInput) {
+    NodeRule create(RuleSpec spec, Node node, String where, boolean nonNegativeInput, boolean summedOutput) {
         return switch (spec.name()) {
             case "epsilon" -> {
                 double e = param(spec, 0, settings.epsilon(), 1, where);
@@ -88,7 +90,7 @@ final class Rules {
             case "gamma" -> {
                 double g = param(spec, 0, settings.gamma(), 1, where);
                 requireNonNegative(spec, g, where);
-                yield linear(spec, node, where, layer -> gamma(layer, g, nonNegativeInput));
+                yield linear(spec, node, where, layer -> gamma(layer, g, nonNegativeInput, !summedOutput));
             }
             case "zbox" -> {
                 double l = param(spec, 0, settings.low(), 2, where);
@@ -223,12 +225,18 @@ final class Rules {
         return nonNegative ? null : k.clamp(x, Float.NEGATIVE_INFINITY, 0f, sc);
     }
 
-    /** Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}. */
-    private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput) {
+    /**
+     * Generalized gamma: positive outputs explained by {@code W + g W+}, negative by {@code W + g W-}.
+     *
+     * @param checkNegatives whether to look for relevance at negative outputs, and leave out
+     *                       their part where there is none (false: compute it, zero or not)
+     */
+    private NodeRule gamma(Op.Linear layer, double g, boolean nonNegativeInput, boolean checkNegatives) {
         if (nonNegativeInput) {
             return gammaOnNonNegative(layer,
                     stabilized(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0)),
-                    stabilized(layer, "gamma delta" + g, w -> g * Math.max(w, 0), v -> g * Math.max(v, 0)), (float) g);
+                    stabilized(layer, "gamma delta" + g, w -> g * Math.max(w, 0), v -> g * Math.max(v, 0)), (float) g,
+                    checkNegatives);
         }
         Op.Linear up = modified.modify(layer, "gamma+" + g, w -> w + g * Math.max(w, 0), v -> v + g * Math.max(v, 0));
         Op.Linear down = modified.modify(layer, "gamma-" + g, w -> w + g * Math.min(w, 0), v -> v + g * Math.min(v, 0));
@@ -244,7 +252,7 @@ final class Rules {
             Tensor r = step.upstream();
             Tensor outPositive = k.positiveMask(o, sc);
             Tensor fromPositive = twoPaths(k, sc, r, xp, up, xn, downNoBias, outPositive);
-            if (k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
+            if (checkNegatives && k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
                 return List.of(fromPositive); // no relevance at the other outputs
             }
             Tensor fromNegative = twoPaths(k, sc, r, xp, down, xn, upNoBias, k.positiveMask(k.scale(o, -1f, sc), sc));
@@ -255,7 +263,8 @@ final class Rules {
     /**
      * Gamma on {@code x >= 0}. When relevance arrives only at positive outputs (a layer that
      * feeds a ReLU: relevance below it is {@code x * ...} of a zero activation), {@code sn = 0}
-     * and the rule is one modified pass {@code zp = layer(x; Wg+, bg+)} and one VJP. Otherwise one
+     * and the rule is one modified pass {@code zp = layer(x; Wg+, bg+)} and one VJP (checked by
+     * one summing pass, unless {@code checkNegatives} is false). Otherwise one
      * modified pass {@code v = layer(x; g W+, g b+)} instead of two: as {@code W- = W - W+},
      * {@code zp = o + v} and {@code zn = (1 + g) o - v}, and
      * {@code Wg+^T sp + Wg-^T sn = W^T (sp + (1 + g) sn) + (g W+)^T (sp - sn)}, whose two VJPs are
@@ -268,9 +277,10 @@ final class Rules {
      * and a clamp to {@code [e, inf)} or {@code (-inf, -e]} only keeps the outputs whose
      * relevance is zero away from a zero denominator.
      */
-    private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear up, Op.Linear delta, float g) {
-        // over (R, o, zp): sp = R [o > 0] / max(zp, e)
-        List<Elementwise> positiveOnly = List.of(IN0.times(IN1.positiveMask()).dividedBy(IN2.clamped(STABILIZER, INF)));
+    private static NodeRule gammaOnNonNegative(Op.Linear layer, Op.Linear up, Op.Linear delta, float g,
+                                               boolean checkNegatives) {
+        // over (R, zp): sp = R [o > 0] / max(zp, e), where the check found R = R [o > 0], bit for bit
+        List<Elementwise> positiveOnly = List.of(IN0.dividedBy(IN1.clamped(STABILIZER, INF)));
         // over (R, o, v + e): the seeds of the two VJPs, sp + (1 + g) sn and sp - sn
         Elementwise sp = IN0.times(IN1.positiveMask()).dividedBy(IN1.plus(IN2).clamped(STABILIZER, INF));
         Elementwise sn = IN0.times(IN1.scaled(-1f).positiveMask())
@@ -284,9 +294,9 @@ final class Rules {
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
             Tensor r = step.upstream();
-            if (k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
+            if (checkNegatives && k.sum(ELSEWHERE, List.of(r, o), sc) == 0) {
                 Tensor zp = k.forward(up, List.of(x), sc);
-                Tensor s = k.evaluate(positiveOnly, List.of(r, o, zp), sc).get(0);
+                Tensor s = k.evaluate(positiveOnly, List.of(r, zp), sc).get(0);
                 return List.of(k.multiply(x, vjp(k, up, x, zp, s, sc), sc));
             }
             Tensor v = k.forward(delta, List.of(x), sc); // v + e
@@ -329,8 +339,9 @@ final class Rules {
     /**
      * {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels.
      * With scalar bounds, {@code layer(l; W+, b+) + layer(h; W-, b-) = layer(1; M, b)} for
-     * {@code M = l W+ + h W-}: the same for every item, so it is computed once on one item, and
-     * {@code l W+^T s + h W-^T s = M^T s} is one VJP.
+     * {@code M = l W+ + h W-}: the same for every item and every request, so it is computed once
+     * per layer and input size on the host ({@link OnesResponse}; for Dense and Conv2d, else once
+     * per request on one item), and {@code l W+^T s + h W-^T s = M^T s} is one VJP.
      */
     private NodeRule zbox(Op.Linear layer, float low, float high) {
         Op.Linear bounds = modified.modify(layer, "zbox " + low + " " + high,
@@ -342,9 +353,15 @@ final class Rules {
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
-            int[] item = x.shape().dims();
-            item[0] = 1;
-            Tensor fromBounds = k.forward(bounds, List.of(filled(k, Shape.of(item), 1f, sc)), sc);
+            int[] dims = x.shape().dims();
+            dims[0] = 1;
+            Shape item = Shape.of(dims);
+            Op.Constant onHost = modified.constant(bounds, "ones " + item, () -> {
+                HostTensor response = OnesResponse.of(bounds, item);
+                return response == null ? null : new Op.Constant(response);
+            });
+            Tensor fromBounds = onHost != null ? k.forward(onHost, List.of(), sc)
+                    : k.forward(bounds, List.of(filled(k, item, 1f, sc)), sc);
             if (x.shape().dim(0) != 1) {
                 List<Integer> batch = new ArrayList<>(Collections.nCopies(o.shape().rank(), 1));
                 batch.set(0, x.shape().dim(0));

@@ -53,6 +53,19 @@ class NonNegativeInputTest {
     }
 
     @Test
+    void residualBranchesAreSummedWithAnotherActivationAndABiasIsNot() {
+        Random r = new Random(2);
+        Graph graph = new Graph("g", List.of(new ValueInfo("x", Shape.of(2, 4, 4))), List.of(
+                new Node("conv", new Op.Conv2d(random(r, 2, 2, 3, 3), null, new Geometry2d(1, 1, 1, 1, 1, 1, 1, 1), 1),
+                        List.of("x"), "c"),
+                new Node("bias", new Op.Constant(random(r, 2, 4, 4)), List.of(), "b"),
+                new Node("biased", new Op.Add(), List.of("c", "b"), "cb"),
+                new Node("residual", new Op.Add(), List.of("cb", "x"), "s"),
+                new Node("relu", new Op.Relu(), List.of("s"), "a")), List.of("a"));
+        assertEquals(Set.of("cb", "x"), RelevancePropagation.summedWithActivations(graph));
+    }
+
+    @Test
     void signSplitRulesGiveTheSameRelevanceWithAndWithoutTheXMinusTerms() {
         Random r = new Random(7);
         Op.Conv2d conv = new Op.Conv2d(random(r, 4, 3, 3, 3), random(r, 4),
@@ -127,11 +140,16 @@ class NonNegativeInputTest {
                 }
                 assertTrue(negatives > 0 && negatives < o.length, "outputs of both signs");
                 for (HostTensor relevance : List.of(upstream, HostTensor.wrap(upstream.shape(), belowRelu))) {
-                    String what = "gamma, " + (nonNegative ? "x >= 0" : "signed x") + ", "
-                            + (relevance == upstream ? "relevance at every output" : "none at negative outputs");
-                    float[] actual = relevance(rules, RuleSpec.parse("gamma", "test"), node, nonNegative, in, out,
-                            k.upload(relevance, scope), k, scope);
-                    assertClose(gammaByDefinition(w, b, g, x, o, relevance.data()), actual, what);
+                    // a summed output skips the check for relevance at negative outputs: same result
+                    for (boolean summed : new boolean[] {false, true}) {
+                        String what = "gamma, " + (nonNegative ? "x >= 0" : "signed x") + ", "
+                                + (relevance == upstream ? "relevance at every output" : "none at negative outputs")
+                                + (summed ? ", summed output" : "");
+                        float[] actual = rules.create(RuleSpec.parse("gamma", "test"), node, "test", nonNegative, summed)
+                                .propagate(new NodeStep(node, List.of(in), out, k.upload(relevance, scope), k, scope))
+                                .get(0).toHost().data();
+                        assertClose(gammaByDefinition(w, b, g, x, o, relevance.data()), actual, what);
+                    }
                 }
             }
         }
@@ -193,7 +211,7 @@ class NonNegativeInputTest {
 
     private static float[] relevance(Rules rules, RuleSpec spec, Node node, boolean nonNegative, Tensor in, Tensor out,
                                      Tensor upstream, Kernels k, TensorScope scope) {
-        return rules.create(spec, node, "test", nonNegative)
+        return rules.create(spec, node, "test", nonNegative, false)
                 .propagate(new NodeStep(node, List.of(in), out, upstream, k, scope)).get(0).toHost().data();
     }
 }
