@@ -28,7 +28,7 @@ class NonNegativeInputTest {
 
     private static final Backend JAVA = new JavaBackend(1);
 
-    private static HostTensor random(Random r, int... dims) {
+    static HostTensor random(Random r, int... dims) {
         Shape s = Shape.of(dims);
         float[] v = new float[s.size()];
         for (int i = 0; i < v.length; i++) {

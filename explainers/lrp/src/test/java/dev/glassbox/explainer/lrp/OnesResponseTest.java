@@ -1,5 +1,6 @@
 package dev.glassbox.explainer.lrp;
 
+import static dev.glassbox.explainer.lrp.NonNegativeInputTest.random;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
@@ -53,14 +54,5 @@ class OnesResponseTest {
         HostTensor actual = OnesResponse.of(layer, item);
         assertEquals(expected.shape(), actual.shape(), layer.type());
         NonNegativeInputTest.assertClose(expected.data(), actual.data(), layer.toString());
-    }
-
-    private static HostTensor random(Random r, int... dims) {
-        Shape shape = Shape.of(dims);
-        float[] v = new float[shape.size()];
-        for (int i = 0; i < v.length; i++) {
-            v[i] = (float) r.nextGaussian();
-        }
-        return HostTensor.wrap(shape, v);
     }
 }
