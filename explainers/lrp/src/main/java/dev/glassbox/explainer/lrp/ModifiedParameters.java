@@ -11,9 +11,8 @@ import java.util.function.Supplier;
 /**
  * Layers with elementwise-modified parameters ({@code W+}, {@code W + g W+}, {@code W^2}, ...),
  * and constants derived from them, computed once per layer and modification and kept while
- * the layer's weights live, so
- * repeated explanations of a model reuse them (and backends reuse their device copies, which
- * they cache by parameter identity).
+ * the layer's weights live, so repeated explanations of a model reuse them (and backends reuse
+ * their device copies, which they cache by parameter identity).
  */
 final class ModifiedParameters {
     // Keyed by the layer record: its parameters compare by identity, so equal keys are the same layer.
