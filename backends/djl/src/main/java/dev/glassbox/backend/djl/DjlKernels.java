@@ -426,10 +426,10 @@ final class DjlKernels implements Kernels {
     }
 
     /**
-     * Whether {@link #transposedConv} is the faster way for this convolution: along each axis
-     * stride 1, or a 1-wide kernel (one phase with taps). With more phases the small
-     * per-phase convolutions and their interleaving cost more than autograd's forward and
-     * backward (measured on resnet18's strided 3x3 and 7x7 layers: 1.4x to 1.9x).
+     * Whether {@link #transposedConv} applies: along each axis stride 1, or a 1-wide kernel.
+     * Other strided convolutions split into several phases, one small convolution each, and
+     * those with their interleaving cost more than autograd's forward and backward (measured on
+     * resnet18's strided 3x3 and 7x7 layers: 1.4x to 1.9x).
      */
     private static boolean phaseDecomposable(Geometry2d g, HostTensor weight) {
         return (g.strideH() == 1 || weight.shape().dim(2) == 1) && (g.strideW() == 1 || weight.shape().dim(3) == 1);
@@ -437,62 +437,42 @@ final class DjlKernels implements Kernels {
 
     /**
      * The gradient of {@code sum(dy * conv(xp; w))} with respect to the rows
-     * {@code [top, top + h)} and columns {@code [left, left + w)} of the padded input {@code xp}:
-     * a transposed convolution, which the engine lacks. Along an axis with stride {@code s} the
-     * positions {@code q*s + r} of {@code xp} form {@code s} phases; phase {@code r} is a stride-1
-     * convolution of {@code dy} with the flipped kernel taps {@code r, r+s, ...}. So the cost is
-     * one convolution's, with no zeros inserted between gradient cells (which would cost
-     * {@code s^2} times as much).
+     * {@code [top, top + h)} and columns {@code [left, left + w)} of the padded input {@code xp},
+     * for a convolution {@link #phaseDecomposable} accepts: a transposed convolution, which the
+     * engine lacks. Along an axis of stride 1 it is a stride-1 convolution of {@code dy} with the
+     * flipped kernel. Along an axis of stride {@code s} with a 1-wide kernel only the positions
+     * {@code q*s} of {@code xp} receive gradient, {@code dy} times the kernel, and the others
+     * zeros: spread by one padding op. So the cost is one convolution's, with no zeros inserted
+     * between gradient cells (which would cost {@code s^2} times as much).
      */
     private NDArray transposedConv(HostTensor weight, int groups, Geometry2d g, NDArray dy, long top, long left,
                                    long h, long w) {
         int sh = g.strideH();
         int sw = g.strideW();
-        // Every phase covers q in [q0, q1): interleaved, rows [q0*sh, q1*sh) of xp.
+        // Positions q*s for q in [q0, q1) cover rows [top, top + h) of xp.
         long q0h = top / sh;
         long q1h = Math.ceilDiv(top + h, sh);
         long q0w = left / sw;
         long q1w = Math.ceilDiv(left + w, sw);
         int kh = weight.shape().dim(2);
         int kw = weight.shape().dim(3);
-        long n = dy.getShape().get(0);
-        long channels = (long) weight.shape().dim(1) * groups;
-        // A 1-wide kernel along a strided axis (a VJP) has taps in phase 0 only: the rest is zeros.
-        boolean onlyFirstPhase = (sh == 1 || kh == 1) && (sw == 1 || kw == 1);
-        NDList rows = new NDList();
-        for (int rh = 0; rh < (onlyFirstPhase ? 1 : sh); rh++) {
-            NDList phases = new NDList();
-            for (int rw = 0; rw < (onlyFirstPhase ? 1 : sw); rw++) {
-                int tapsH = rh < kh ? Math.ceilDiv(kh - rh, sh) : 0;
-                int tapsW = rw < kw ? Math.ceilDiv(kw - rw, sw) : 0;
-                if (tapsH == 0 || tapsW == 0) {
-                    phases.add(dy.getManager().zeros(new ai.djl.ndarray.types.Shape(n, channels, q1h - q0h, q1w - q0w)));
-                    continue;
-                }
-                int dh = sh == 1 ? g.dilationH() : 1;
-                int dw = sw == 1 ? g.dilationW() : 1;
-                NDArray kernel = view(phaseKernel(weight, groups, sh, sw, rh, rw), dy.getManager());
-                // Output t reads dy[q0 + t - (taps-1)*d + i*d] for taps i: pad (or, negative, crop) dy to that.
-                long padTop = (long) (tapsH - 1) * dh - q0h;
-                long padBottom = q1h - dy.getShape().get(2);
-                long padLeft = (long) (tapsW - 1) * dw - q0w;
-                long padRight = q1w - dy.getShape().get(3);
-                phases.add(paddedConv(dy, kernel, padTop, padBottom, padLeft, padRight, dh, dw, groups));
-            }
-            rows.add(phases.size() == 1 ? phases.singletonOrThrow() : NDArrays.stack(phases, 4));
-        }
-        NDArray full;
-        if (sh == 1 && sw == 1) {
-            full = rows.singletonOrThrow();
-        } else if (onlyFirstPhase) {
-            // [N, C, qh, 1, qw, 1] padded with zeros after each phase axis: the others' zeros, one pass
-            full = rows.singletonOrThrow().reshape(n, channels, q1h - q0h, 1, q1w - q0w, 1)
+        int dh = sh == 1 ? g.dilationH() : 1; // a 1-wide kernel has no gaps to dilate
+        int dw = sw == 1 ? g.dilationW() : 1;
+        NDArray kernel = view(transposedKernel(weight, groups), dy.getManager());
+        // Output t reads dy[q0 + t - (k-1)*d + i*d] for taps i: pad (or, negative, crop) dy to that.
+        long padTop = (long) (kh - 1) * dh - q0h;
+        long padBottom = q1h - dy.getShape().get(2);
+        long padLeft = (long) (kw - 1) * dw - q0w;
+        long padRight = q1w - dy.getShape().get(3);
+        NDArray cells = paddedConv(dy, kernel, padTop, padBottom, padLeft, padRight, dh, dw, groups);
+        NDArray full = cells;
+        if (sh > 1 || sw > 1) {
+            // [N, C, qh, 1, qw, 1] padded with zeros after each stride axis: [N, C, qh*sh, qw*sw]
+            long n = dy.getShape().get(0);
+            long channels = (long) weight.shape().dim(1) * groups;
+            full = cells.reshape(n, channels, q1h - q0h, 1, q1w - q0w, 1)
                     .pad(new ai.djl.ndarray.types.Shape(0, sw - 1, 0, 0, 0, sh - 1), 0)
                     .reshape(n, channels, (q1h - q0h) * sh, (q1w - q0w) * sw);
-        } else {
-            // rows[rh] is [N, C, qh, qw(, sw)]; interleave to [N, C, qh, sh, qw, sw] = [N, C, qh*sh, qw*sw].
-            NDArray stacked = sh == 1 ? rows.singletonOrThrow() : NDArrays.stack(rows, 3);
-            full = stacked.reshape(n, channels, (q1h - q0h) * sh, (q1w - q0w) * sw);
         }
         return crop(full, top - q0h * sh, left - q0w * sw, h, w);
     }
@@ -608,21 +588,17 @@ final class DjlKernels implements Kernels {
     }
 
     /**
-     * The kernel of phase {@code (rh, rw)}: taps {@code rh, rh+sh, ...} by {@code rw, rw+sw, ...}
-     * of {@code weight} ({@code [out, in/groups, kh, kw]}), flipped, with in and out channels
-     * swapped within each group ({@code [in, out/groups, ., .]}). Cached with the weight.
+     * {@code weight} ({@code [out, in/groups, kh, kw]}) flipped, with in and out channels swapped
+     * within each group ({@code [in, out/groups, kh, kw]}). Cached with the weight.
      */
-    private NDArray phaseKernel(HostTensor weight, int groups, int sh, int sw, int rh, int rw) {
-        String key = "phase " + groups + " " + sh + "x" + sw + " " + rh + "," + rw;
-        return weights.derived(weight, key, wt -> {
+    private NDArray transposedKernel(HostTensor weight, int groups) {
+        return weights.derived(weight, "transposed " + groups, wt -> {
             long out = wt.getShape().get(0);
             long in = wt.getShape().get(1);
             long kh = wt.getShape().get(2);
             long kw = wt.getShape().get(3);
-            NDArray swapped = wt.reshape(groups, out / groups, in, kh, kw).transpose(0, 2, 1, 3, 4)
-                    .reshape(in * groups, out / groups, kh, kw);
-            NDArray taps = swapped.get(new NDIndex(":, :, " + rh + ":" + kh + ":" + sh + ", " + rw + ":" + kw + ":" + sw));
-            return taps.flip(2, 3);
+            return wt.reshape(groups, out / groups, in, kh, kw).transpose(0, 2, 1, 3, 4)
+                    .reshape(in * groups, out / groups, kh, kw).flip(2, 3);
         });
     }
 

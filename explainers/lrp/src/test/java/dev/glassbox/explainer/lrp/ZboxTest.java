@@ -4,6 +4,7 @@ import dev.glassbox.api.backend.Backend;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.backend.PreparedModel;
 import dev.glassbox.api.explain.NodeStep;
+import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.graph.Node;
 import dev.glassbox.api.graph.Op;
@@ -50,6 +51,27 @@ class ZboxTest {
                         .get(0).toHost().data();
                 NonNegativeInputTest.assertClose(byDefinition(w, b, low, high, x, relevance.data()), actual,
                         "zbox, batch " + batch);
+                // The same layer as a 1x1 convolution (bounds computed on the host) and as a 1x1
+                // transposed convolution (bounds run by the backend on one item per request).
+                float[] transposed = new float[6 * 4];
+                for (int o = 0; o < 4; o++) {
+                    for (int i = 0; i < 6; i++) {
+                        transposed[i * 4 + o] = w.data()[o * 6 + i];
+                    }
+                }
+                List<Op.Linear> sameLayer = List.of(
+                        new Op.Conv2d(w.reshape(Shape.of(4, 6, 1, 1)), b, Geometry2d.UNIT, 1),
+                        new Op.ConvTranspose2d(HostTensor.wrap(Shape.of(6, 4, 1, 1), transposed), b, Geometry2d.UNIT,
+                                1, 0, 0));
+                for (Op.Linear layer : sameLayer) {
+                    Node image = new Node("layer", layer, List.of("x"), "y");
+                    Tensor x4 = k.upload(x.reshape(Shape.of(batch, 6, 1, 1)), scope);
+                    float[] asImage = rules.create(RuleSpec.parse("zbox", "test"), image, "test")
+                            .propagate(new NodeStep(image, List.of(x4), k.forward(layer, List.of(x4), scope),
+                                    k.upload(relevance.reshape(Shape.of(batch, 4, 1, 1)), scope), k, scope))
+                            .get(0).toHost().data();
+                    NonNegativeInputTest.assertClose(actual, asImage, "zbox on " + layer.type() + ", batch " + batch);
+                }
             }
         }
     }
