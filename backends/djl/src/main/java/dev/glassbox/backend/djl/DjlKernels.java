@@ -293,13 +293,7 @@ final class DjlKernels implements Kernels {
     }
 
     private static List<DjlTensor> sameShapes(String what, List<Tensor> inputs) {
-        List<DjlTensor> in = new ArrayList<>(inputs.size());
-        for (Tensor t : inputs) {
-            DjlTensor x = tensor(what, t);
-            in.add(x);
-            Arguments.requireSameShape(what, in.get(0), x);
-        }
-        return in;
+        return Arguments.sameShapeTensors(what, inputs, DjlTensor.class, DjlBackend.ID);
     }
 
     private static boolean onCpu(List<DjlTensor> in) {

@@ -214,11 +214,7 @@ final class JavaKernels implements Kernels {
     }
 
     private static List<JavaTensor> sameShapes(String what, List<Tensor> inputs) {
-        List<JavaTensor> in = new ArrayList<>(inputs.size());
-        for (Tensor t : inputs) {
-            in.add(in.isEmpty() ? tensor(what, t) : sameShape(what, in.get(0), tensor(what, t)));
-        }
-        return in;
+        return Arguments.sameShapeTensors(what, inputs, JavaTensor.class, JavaBackend.ID);
     }
 
     /** A program's memory over the inputs' arrays, writing into {@code out} (null: a sum writes nothing). */
@@ -250,11 +246,6 @@ final class JavaKernels implements Kernels {
 
     private static JavaTensor tensor(String what, Tensor t) {
         return Arguments.tensor(what, t, JavaTensor.class, JavaBackend.ID);
-    }
-
-    private static JavaTensor sameShape(String what, JavaTensor a, JavaTensor b) {
-        Arguments.requireSameShape(what, a, b);
-        return b;
     }
 
     private static List<float[]> data(List<JavaTensor> in) {

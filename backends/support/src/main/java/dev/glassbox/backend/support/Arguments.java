@@ -70,6 +70,20 @@ public final class Arguments {
         return out;
     }
 
+    /**
+     * {@link #tensors}, all of one shape (the operands of an elementwise pass).
+     *
+     * @throws IllegalArgumentException naming {@code what} if the shapes differ
+     */
+    public static <T extends Tensor> List<T> sameShapeTensors(String what, List<Tensor> inputs, Class<T> type,
+                                                              String backend) {
+        List<T> out = tensors(what, inputs, type, backend);
+        for (T t : out) {
+            requireSameShape(what, out.get(0), t);
+        }
+        return out;
+    }
+
     public static List<Shape> shapes(List<? extends Tensor> in) {
         List<Shape> out = new ArrayList<>(in.size());
         for (Tensor t : in) {

@@ -339,9 +339,8 @@ final class Rules {
     /**
      * {@code zbox(l, h)}: input bounded to {@code [l, h]}, the rule for the first layer on pixels.
      * With scalar bounds, {@code layer(l; W+, b+) + layer(h; W-, b-) = layer(1; M, b)} for
-     * {@code M = l W+ + h W-}: the same for every item and every request, so it is computed once
-     * per layer and input size on the host ({@link OnesResponse}; for Dense and Conv2d, else once
-     * per request on one item), and {@code l W+^T s + h W-^T s = M^T s} is one VJP.
+     * {@code M = l W+ + h W-}, the same for every item and request ({@link #onesResponse}), and
+     * {@code l W+^T s + h W-^T s = M^T s} is one VJP.
      */
     private NodeRule zbox(Op.Linear layer, float low, float high) {
         Op.Linear bounds = modified.modify(layer, "zbox " + low + " " + high,
@@ -353,21 +352,8 @@ final class Rules {
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
             Tensor o = step.output();
-            int[] dims = x.shape().dims();
-            dims[0] = 1;
-            Shape item = Shape.of(dims);
-            Op.Constant onHost = modified.constant(bounds, "ones " + item, () -> {
-                HostTensor response = OnesResponse.of(bounds, item);
-                return response == null ? null : new Op.Constant(response);
-            });
-            Tensor fromBounds = onHost != null ? k.forward(onHost, List.of(), sc)
-                    : k.forward(bounds, List.of(filled(k, item, 1f, sc)), sc);
-            if (x.shape().dim(0) != 1) {
-                List<Integer> batch = new ArrayList<>(Collections.nCopies(o.shape().rank(), 1));
-                batch.set(0, x.shape().dim(0));
-                fromBounds = k.forward(new Op.Expand(batch), List.of(fromBounds), sc);
-            }
-            Tensor s = k.evaluate(ratio, List.of(step.upstream(), o, fromBounds), sc).get(0);
+            Tensor s = k.evaluate(ratio, List.of(step.upstream(), o, onesResponse(k, bounds, x.shape(), sc)), sc)
+                    .get(0);
             // x W^T s - (l W+ + h W-)^T s; a linear layer's VJP is the same at every point, so
             // bounds' is taken at x, where o has the shape of its output
             return k.evaluate(difference, List.of(x, vjp(k, layer, x, o, s, sc), vjp(k, bounds, x, o, s, sc)), sc);
@@ -378,14 +364,40 @@ final class Rules {
     private NodeRule inputIndependent(Op.Linear layer, String key, DoubleUnaryOperator w,
                                       DoubleUnaryOperator b) {
         Op.Linear mod = modified.modify(layer, key, w, b);
+        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.stabilized(STABILIZER))); // over (R, z)
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
-            Tensor ones = filled(k, step.inputs().get(0), 1f, sc);
-            Tensor z = k.forward(mod, List.of(ones), sc);
-            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
-            return List.of(vjp(k, mod, ones, z, s, sc));
+            Tensor x = step.inputs().get(0);
+            Tensor z = onesResponse(k, mod, x.shape(), sc);
+            Tensor s = k.evaluate(ratio, List.of(step.upstream(), z), sc).get(0);
+            // a linear layer's VJP is the same at every point: taken at x, where o has z's shape
+            return List.of(vjp(k, mod, x, step.output(), s, sc));
         };
+    }
+
+    /**
+     * {@code layer(1)} for an input of shape {@code input}: the same for every item and every
+     * request, so for Dense and Conv2d it is computed once per layer and item shape on the host
+     * ({@link OnesResponse}) and kept as a constant the backend holds on its device; other layers
+     * run it on one item per request. Expanded to the batch.
+     */
+    private Tensor onesResponse(Kernels k, Op.Linear layer, Shape input, TensorScope sc) {
+        int[] dims = input.dims();
+        dims[0] = 1;
+        Shape item = Shape.of(dims);
+        Op.Constant onHost = modified.constant(layer, "ones " + item, () -> {
+            HostTensor response = OnesResponse.of(layer, item);
+            return response == null ? null : new Op.Constant(response);
+        });
+        Tensor one = onHost != null ? k.forward(onHost, List.of(), sc)
+                : k.forward(layer, List.of(filled(k, item, 1f, sc)), sc);
+        if (input.dim(0) == 1) {
+            return one;
+        }
+        List<Integer> batch = new ArrayList<>(Collections.nCopies(one.shape().rank(), 1));
+        batch.set(0, input.dim(0));
+        return k.forward(new Op.Expand(batch), List.of(one), sc);
     }
 
     /**
@@ -423,10 +435,6 @@ final class Rules {
     /** {@code layer^T(s)}: the layer's vector-Jacobian product at {@code x}, where it output {@code y}. */
     private static Tensor vjp(Kernels k, Op.Linear layer, Tensor x, Tensor y, Tensor s, TensorScope sc) {
         return k.inputGradients(layer, List.of(x), y, s, sc).get(0);
-    }
-
-    private static Tensor filled(Kernels k, Tensor like, float value, TensorScope sc) {
-        return filled(k, like.shape(), value, sc);
     }
 
     private static Tensor filled(Kernels k, Shape shape, float value, TensorScope sc) {
