@@ -80,6 +80,24 @@ class GlassboxIT {
         }
     }
 
+    /** ConfigAdmin reaches the djl backend: a changed configuration makes a new instance that reads it. */
+    @Test
+    void theDjlDeviceIsConfigurable(@TempDir Path tmp) throws Exception {
+        Path deploy = Files.createDirectories(tmp.resolve("deploy"));
+        try (GlassboxRuntime rt = runtimeWatching(deploy)) {
+            ExplanationService service = rt.service();
+            java.util.function.Supplier<String> djl = () -> service.backends().stream()
+                    .filter(b -> b.id().equals("djl")).findFirst().orElseThrow().availability().toString();
+            String before = djl.get();
+            Path config = Files.writeString(deploy.resolve("dev.glassbox.backend.djl.config"), "device=\"tpu\"\n");
+            awaitTrue(() -> djl.get().contains("unknown device 'tpu'"), "the configured device was not read");
+            assertEquals("unavailable: unknown device 'tpu' (glassbox.djl.device, or device in dev.glassbox.backend.djl):"
+                    + " use auto, cpu, cuda or cuda:N", djl.get());
+            Files.delete(config);
+            awaitTrue(() -> djl.get().equals(before), "removing the configuration did not restore " + before);
+        }
+    }
+
     @Test
     void anUnavailableBackendIsRefusedWithItsReason(@TempDir Path tmp) {
         Result r = run("explain", "--model", ROOT.resolve("models/fashion-mnist-cnn.onnx").toString(), "--input",

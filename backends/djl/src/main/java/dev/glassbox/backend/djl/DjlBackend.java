@@ -12,52 +12,114 @@ import dev.glassbox.backend.support.Arguments;
 import dev.glassbox.djl.pytorch.PyTorchLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 
 /**
- * Kernels on DJL NDArrays with the PyTorch CPU engine. Ranked above the Java backend, so it
- * is the default wherever it is available. The engine starts on first use (the first
- * {@link #availability()} or {@link #prepare}), so a runtime that never asks for this backend
+ * Kernels on DJL NDArrays with the PyTorch engine, on the CPU or, with a CUDA build of
+ * libtorch, on an NVIDIA GPU. Ranked above the Java backend, so it is the default wherever it
+ * is available. The engine starts on first use (the first {@link #availability()},
+ * {@link #description()} or {@link #prepare}), so a runtime that never asks for this backend
  * never loads libtorch; when the natives are missing or fail to load the backend stays
  * registered and reports why it is unavailable.
+ *
+ * <p>Settings, each from ConfigAdmin PID {@value #PID} (a file
+ * {@code dev.glassbox.backend.djl.config} in the deploy directory), else the framework (or
+ * system) property: {@code natives} ({@value #NATIVES_PROPERTY}), the directory holding
+ * libtorch; {@code device} ({@value #DEVICE_PROPERTY}), see {@link DeviceChoice}. Without
+ * {@code natives}: DJL's own {@code PYTORCH_LIBRARY_PATH} from the environment, else the
+ * runtime's {@code native/pytorch/cu128/linux-x86_64} where a CUDA build was put, else the CPU
+ * build unpacked at build time. A changed configuration makes a new instance (no
+ * {@code @Modified}): a new device takes effect at once, other natives only after a restart.
  */
-@Component(service = Backend.class, property = {"id=" + DjlBackend.ID, "service.ranking:Integer=10"})
+@Component(service = Backend.class, property = {"id=" + DjlBackend.ID, "service.ranking:Integer=10"},
+        configurationPid = DjlBackend.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public final class DjlBackend implements Backend {
     static final String ID = "djl";
+    static final String PID = "dev.glassbox.backend.djl";
 
     /** Framework (or system) property: the directory holding libtorch.so. */
     static final String NATIVES_PROPERTY = "glassbox.djl.natives";
     /** Framework (or system) property: DJL's cache directory (writable). */
     static final String CACHE_PROPERTY = "glassbox.djl.cache";
+    /** Framework (or system) property: {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}. */
+    static final String DEVICE_PROPERTY = "glassbox.djl.device";
+    private static final String CLASSIFIER = "linux-x86_64";
 
     private final Path natives;
     private final Path cache;
     private final int threads;
+    private final String device;
     private volatile State state;
     private NDManager root;
 
-    private record State(Engine engine, Availability availability) {
+    /** @param where the device in words, for {@link #description()}; null when unavailable */
+    private record State(Engine engine, Device device, String where, Availability availability) {
+        static State unavailable(String reason) {
+            return new State(null, null, null, Availability.unavailable(reason));
+        }
     }
 
     @Activate
-    public DjlBackend(BundleContext context) {
-        this(resolve(context, NATIVES_PROPERTY, "native/pytorch/cpu/linux-x86_64"),
-                resolve(context, CACHE_PROPERTY, "native/djl-cache"), threads(context));
+    public DjlBackend(BundleContext context, Map<String, Object> config) {
+        this(natives(context, config), resolve(context, CACHE_PROPERTY, "native/djl-cache"), threads(context),
+                setting(context, config, "device", DEVICE_PROPERTY, DeviceChoice.AUTO));
     }
 
     /** For tests and embedding without DS; call {@link #deactivate()} when done. */
     DjlBackend(Path natives, Path cache) {
-        this(natives, cache, 0);
+        this(natives, cache, 0, DeviceChoice.AUTO);
     }
 
-    /** @param threads PyTorch's intra-op threads, 0 for its default (one per core) */
-    DjlBackend(Path natives, Path cache, int threads) {
+    /**
+     * @param threads PyTorch's intra-op threads, 0 for its default (one per core)
+     * @param device  as {@link DeviceChoice#parse} reads it
+     */
+    DjlBackend(Path natives, Path cache, int threads, String device) {
         this.natives = natives;
         this.cache = cache;
         this.threads = threads;
+        this.device = device;
+    }
+
+    /** The ConfigAdmin property {@code key}, else the framework property, else {@code fallback}. */
+    private static String setting(BundleContext context, Map<String, Object> config, String key, String property,
+            String fallback) {
+        Object configured = config == null ? null : config.get(key);
+        if (configured != null && !configured.toString().isBlank()) {
+            return configured.toString().trim();
+        }
+        String value = context.getProperty(property);
+        return value == null || value.isBlank() ? fallback : value.trim();
+    }
+
+    private static Path natives(BundleContext context, Map<String, Object> config) {
+        return natives(setting(context, config, "natives", NATIVES_PROPERTY, null), System.getenv("PYTORCH_LIBRARY_PATH"),
+                home(context));
+    }
+
+    /**
+     * The libtorch directory: the configured one, else DJL's {@code PYTORCH_LIBRARY_PATH} (DJL
+     * reads it first, whatever directory it is handed), else under {@code home} a CUDA build
+     * where one was put, else the CPU build. Null when none of these is known.
+     */
+    static Path natives(String configured, String environment, Path home) {
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured.trim());
+        }
+        if (environment != null && !environment.isBlank()) {
+            return Path.of(environment.trim());
+        }
+        if (home == null) {
+            return null;
+        }
+        Path cuda = home.resolve("native/pytorch/" + PyTorchLoader.CUDA_FLAVOR + "/" + CLASSIFIER);
+        return Files.isRegularFile(cuda.resolve(System.mapLibraryName("torch"))) ? cuda
+                : home.resolve("native/pytorch/cpu/" + CLASSIFIER);
     }
 
     /** The framework property {@code glassbox.threads} ({@code --threads}), shared with the Java backend. */
@@ -112,30 +174,79 @@ public final class DjlBackend implements Backend {
         if (s != null) {
             return s;
         }
+        DeviceChoice choice;
+        try {
+            choice = DeviceChoice.parse(device);
+        } catch (IllegalArgumentException e) {
+            s = State.unavailable(e.getMessage());
+            state = s;
+            return s;
+        }
         if (natives == null) {
-            s = new State(null, Availability.unavailable("no PyTorch natives configured (set " + NATIVES_PROPERTY
-                    + " or glassbox.home)"));
+            s = State.unavailable("no PyTorch natives configured (set " + NATIVES_PROPERTY + " or glassbox.home)");
         } else if (!Files.isDirectory(natives)) {
-            s = new State(null, Availability.unavailable("PyTorch natives not found in " + natives));
+            s = State.unavailable("PyTorch natives not found in " + natives);
         } else {
             try {
                 Engine engine = PyTorchLoader.load(natives, cache != null ? cache : natives.resolve("djl-cache"), threads);
-                root = engine.newBaseManager(Device.cpu());
-                s = new State(engine, Availability.available());
-            } catch (Exception | LinkageError e) {
-                String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
-                Throwable cause = e.getCause();
-                while (cause != null) {
-                    if (cause.getMessage() != null) {
-                        reason = reason + ": " + cause.getMessage();
-                    }
-                    cause = cause.getCause();
+                s = place(engine, choice, PyTorchLoader.flavor(natives));
+                if (s.availability().isAvailable()) {
+                    root = engine.newBaseManager(s.device());
                 }
-                s = new State(null, Availability.unavailable("PyTorch engine failed to load: " + reason));
+            } catch (Exception | LinkageError e) {
+                s = State.unavailable("PyTorch engine failed to load: " + messages(e));
             }
         }
         state = s;
         return s;
+    }
+
+    /** The device {@code choice} asks for, on libtorch of {@code flavor}: a GPU is tried with one small array. */
+    private State place(Engine engine, DeviceChoice choice, String flavor) {
+        boolean cudaBuild = !"cpu".equals(flavor);
+        return switch (choice) {
+            case DeviceChoice.Cpu _ -> new State(engine, Device.cpu(), "the CPU", Availability.available());
+            case DeviceChoice.Auto _ when !cudaBuild -> new State(engine, Device.cpu(), "the CPU", Availability.available());
+            case DeviceChoice.Auto _ -> {
+                String failure = gpuFailure(engine, 0);
+                yield failure == null ? onGpu(engine, 0)
+                        : new State(engine, Device.cpu(), "the CPU (libtorch is the CUDA build, but CUDA device 0 failed: "
+                                + failure + ")", Availability.available());
+            }
+            case DeviceChoice.Cuda c when !cudaBuild -> State.unavailable("CUDA device " + c.index()
+                    + " was asked for, but the libtorch in " + natives + " is the CPU build; point " + NATIVES_PROPERTY
+                    + " at the lib directory of libtorch " + PyTorchLoader.PYTORCH_VERSION + "+" + PyTorchLoader.CUDA_FLAVOR);
+            case DeviceChoice.Cuda c -> {
+                String failure = gpuFailure(engine, c.index());
+                yield failure == null ? onGpu(engine, c.index())
+                        : State.unavailable("CUDA device " + c.index() + " failed: " + failure);
+            }
+        };
+    }
+
+    private static State onGpu(Engine engine, int index) {
+        return new State(engine, Device.gpu(index), "CUDA device " + index, Availability.available());
+    }
+
+    /** Null when an array can be made on GPU {@code index} and read back, else what went wrong. */
+    private static String gpuFailure(Engine engine, int index) {
+        try (NDManager probe = engine.newBaseManager(Device.gpu(index))) {
+            probe.ones(new ai.djl.ndarray.types.Shape(1)).toFloatArray();
+            return null;
+        } catch (RuntimeException e) {
+            return messages(e);
+        }
+    }
+
+    /** The messages of {@code e} and its causes, joined: libtorch's reason is usually in a cause. */
+    private static String messages(Throwable e) {
+        String reason = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            if (cause.getMessage() != null) {
+                reason = reason + ": " + cause.getMessage();
+            }
+        }
+        return reason;
     }
 
     @Deactivate
@@ -144,7 +255,7 @@ public final class DjlBackend implements Backend {
             root.close();
             root = null;
         }
-        state = new State(null, Availability.unavailable("the djl backend has stopped"));
+        state = State.unavailable("the djl backend has stopped");
     }
 
     @Override
@@ -154,7 +265,11 @@ public final class DjlBackend implements Backend {
 
     @Override
     public String description() {
-        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + PyTorchLoader.PYTORCH_VERSION + " on the CPU";
+        String where = state().where();
+        if (where == null) {
+            where = "the CPU, or an NVIDIA GPU with a CUDA build of libtorch";
+        }
+        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + PyTorchLoader.PYTORCH_VERSION + " on " + where;
     }
 
     @Override

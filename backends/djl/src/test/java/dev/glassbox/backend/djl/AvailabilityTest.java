@@ -11,7 +11,7 @@ import dev.glassbox.api.backend.Availability;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
-/** Without natives the backend stays registered and says why it cannot run. */
+/** Without natives, or without the device asked for, the backend stays registered and says why it cannot run. */
 class AvailabilityTest {
 
     @Test
@@ -39,5 +39,64 @@ class AvailabilityTest {
         } finally {
             backend.deactivate();
         }
+    }
+
+    @Test
+    void anUnknownDeviceIsNamedWithTheAcceptedForms(@org.junit.jupiter.api.io.TempDir Path tmp) {
+        for (String device : new String[] {"tpu", "cuda:x", "cuda:-1"}) {
+            DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device);
+            try {
+                assertEquals("unavailable: unknown device '" + device + "' (glassbox.djl.device, or device in "
+                        + "dev.glassbox.backend.djl): use auto, cpu, cuda or cuda:N", backend.availability().toString());
+            } finally {
+                backend.deactivate();
+            }
+        }
+        assertEquals(new DeviceChoice.Cuda(3), DeviceChoice.parse(" CUDA:3 "));
+        assertEquals(new DeviceChoice.Cuda(0), DeviceChoice.parse("cuda"));
+        assertEquals(new DeviceChoice.Cpu(), DeviceChoice.parse("cpu"));
+        assertEquals(new DeviceChoice.Auto(), DeviceChoice.parse("auto"));
+    }
+
+    /** The CPU build answers {@code cuda} with what to configure instead, and {@code cpu} and {@code auto} on the CPU. */
+    @Test
+    void theCpuBuildOfLibtorchRefusesCudaAndRunsTheRestOnTheCpu() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.unavailable() == null, Backends::unavailable);
+        Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
+        Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
+        DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1");
+        try {
+            assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
+                    cuda.description(), "unavailable: where it could run");
+            assertEquals("unavailable: CUDA device 1 was asked for, but the libtorch in " + natives + " is the CPU build;"
+                    + " point glassbox.djl.natives at the lib directory of libtorch 2.7.1+cu128",
+                    cuda.availability().toString());
+        } finally {
+            cuda.deactivate();
+        }
+        for (String device : new String[] {"cpu", "auto"}) {
+            DjlBackend backend = new DjlBackend(natives, cache, 0, device);
+            try {
+                assertTrue(backend.availability().isAvailable(), backend.availability().toString());
+                assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU", backend.description());
+            } finally {
+                backend.deactivate();
+            }
+        }
+    }
+
+    @Test
+    void nativesAreTheConfiguredThenDjlsVariableThenACudaBuildInTheRuntimeThenTheCpuBuild(
+            @org.junit.jupiter.api.io.TempDir Path home) throws java.io.IOException {
+        Path cpu = home.resolve("native/pytorch/cpu/linux-x86_64");
+        Path cuda = home.resolve("native/pytorch/cu128/linux-x86_64");
+        assertEquals(Path.of("/opt/libtorch/lib"), DjlBackend.natives(" /opt/libtorch/lib ", "/elsewhere", home));
+        assertEquals(Path.of("/elsewhere"), DjlBackend.natives(null, "/elsewhere", home));
+        assertEquals(cpu, DjlBackend.natives("", " ", home));
+        java.nio.file.Files.createDirectories(cuda);
+        assertEquals(cpu, DjlBackend.natives(null, null, home), "an empty cu128 directory is not a build");
+        java.nio.file.Files.createFile(cuda.resolve(System.mapLibraryName("torch")));
+        assertEquals(cuda, DjlBackend.natives(null, null, home));
+        assertEquals(null, DjlBackend.natives(null, null, null));
     }
 }

@@ -4,14 +4,23 @@ import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtEngineProvider;
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * Starts DJL's PyTorch engine offline from a directory that holds libtorch (the files of
- * {@code ai.djl.pytorch:pytorch-native-cpu}, unpacked at build time). Nothing is downloaded:
+ * Starts DJL's PyTorch engine offline from a directory that holds libtorch: the files of
+ * {@code ai.djl.pytorch:pytorch-native-cpu}, unpacked at build time, or a CUDA build of
+ * libtorch 2.7.1 that the user supplies ({@link #flavor}). Nothing is downloaded:
  *
  * <ul>
  *   <li>{@code PYTORCH_LIBRARY_PATH} (a system property, which DJL reads after the
@@ -41,6 +50,12 @@ public final class PyTorchLoader {
     /** System property: which instance of this class (one per class loader) owns the natives. */
     static final String NATIVES_OWNER = "glassbox.djl.pytorch.natives.owner";
     private static final String INSTANCE = UUID.randomUUID().toString();
+    /** The directory libtorch was loaded from by this instance, once it was. */
+    private static Path loadedFrom;
+    /** The only CUDA flavor whose JNI glue {@code pytorch-jni} 2.7.1-0.35.1 carries. */
+    public static final String CUDA_FLAVOR = "cu128";
+    /** A build's version as libtorch's {@code build-version} or torch's {@code version.py} state it. */
+    private static final Pattern BUILD_VERSION = Pattern.compile("(\\d+\\.\\d+\\.\\d+)[^+\\s'\"]*(?:\\+(\\w+))?");
 
     private PyTorchLoader() {
     }
@@ -51,8 +66,18 @@ public final class PyTorchLoader {
      * @param threads  PyTorch's intra-op threads, 0 for its default
      */
     public static Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
-        if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch")))) {
-            throw new IOException("no libtorch in " + libDir);
+        String flavor = flavor(libDir);
+        Path dir = libDir.toAbsolutePath().normalize();
+        String environment = System.getenv(LIBRARY_PATH);
+        if (environment != null && !environment.isBlank() && !Path.of(environment.trim()).toAbsolutePath().normalize().equals(dir)) {
+            throw new IOException("the environment's " + LIBRARY_PATH + " (" + environment + "), which DJL reads first,"
+                    + " is not " + dir + ": unset it or configure that directory");
+        }
+        synchronized (PyTorchLoader.class) {
+            if (loadedFrom != null && !loadedFrom.equals(dir)) {
+                throw new IOException("libtorch from " + loadedFrom + " is already loaded in this JVM; native libraries"
+                        + " load once per JVM: restart the runtime to use " + dir);
+            }
         }
         if (!System.getProperty("os.name", "").startsWith("Linux") || !"amd64".equals(System.getProperty("os.arch"))) {
             throw new IOException("only linux-x86_64 natives are assembled, this is "
@@ -66,7 +91,7 @@ public final class PyTorchLoader {
         }
         setIfAbsent("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
-        setIfAbsent("PYTORCH_FLAVOR", "cpu");
+        setIfAbsent("PYTORCH_FLAVOR", flavor);
         if (threads > 0) {
             setIfAbsent("ai.djl.pytorch.num_threads", Integer.toString(threads));
         }
@@ -74,11 +99,11 @@ public final class PyTorchLoader {
         setIfAbsent("DJL_CACHE_DIR", cacheDir.toString());
         setIfAbsent("ENGINE_CACHE_DIR", cacheDir.resolve("engines").toString());
         Path engineCache = Path.of(System.getProperty("ENGINE_CACHE_DIR")).resolve("pytorch")
-                .resolve(PYTORCH_VERSION + "-cpu-" + CLASSIFIER);
+                .resolve(PYTORCH_VERSION + "-" + flavor + "-" + CLASSIFIER);
         Path jni = engineCache.resolve(DJL_VERSION + "-" + System.mapLibraryName("djl_torch"));
         if (!Files.isRegularFile(jni)) {
             Files.createDirectories(engineCache);
-            String resource = "/jnilib/" + CLASSIFIER + "/cpu/" + System.mapLibraryName("djl_torch");
+            String resource = "/jnilib/" + CLASSIFIER + "/" + flavor + "/" + System.mapLibraryName("djl_torch");
             try (InputStream in = PtEngineProvider.class.getResourceAsStream(resource)) {
                 if (in == null) {
                     throw new IOException("the embedded pytorch-jni has no " + resource);
@@ -88,6 +113,9 @@ public final class PyTorchLoader {
                 Files.move(tmp, jni, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
             }
         }
+        if (!"cpu".equals(flavor)) {
+            setenvIfAbsent("NVIDIA_TF32_OVERRIDE", "0");
+        }
         Thread thread = Thread.currentThread();
         ClassLoader tccl = thread.getContextClassLoader();
         synchronized (PyTorchLoader.class) {
@@ -95,7 +123,9 @@ public final class PyTorchLoader {
             try {
                 thread.setContextClassLoader(PyTorchLoader.class.getClassLoader());
                 System.setProperty(LIBRARY_PATH, libDir.toAbsolutePath().toString());
-                return new PtEngineProvider().getEngine();
+                Engine engine = new PtEngineProvider().getEngine();
+                loadedFrom = dir;
+                return engine;
             } finally {
                 if (previous == null) {
                     System.clearProperty(LIBRARY_PATH);
@@ -104,6 +134,63 @@ public final class PyTorchLoader {
                 }
                 thread.setContextClassLoader(tccl);
             }
+        }
+    }
+
+    /**
+     * Which build of libtorch {@code libDir} holds: {@code cpu}, or {@link #CUDA_FLAVOR} when
+     * {@code libtorch_cuda.so} is there. A CUDA build must be PyTorch {@value #PYTORCH_VERSION}
+     * for CUDA 12, as far as its version file says: {@code build-version} beside libtorch's
+     * {@code lib/} (the libtorch archive), or {@code version.py} beside torch's {@code lib/} (a
+     * pip install). Only files are read; nothing is loaded.
+     *
+     * @throws IOException naming the directory, when there is no libtorch in it or the build
+     *         is one this JNI glue cannot drive
+     */
+    public static String flavor(Path libDir) throws IOException {
+        if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch")))) {
+            throw new IOException("no libtorch in " + libDir);
+        }
+        if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch_cuda")))) {
+            return "cpu";
+        }
+        Path parent = libDir.toAbsolutePath().getParent();
+        for (String file : new String[] {"build-version", "version.py"}) {
+            Path versionFile = parent == null ? null : parent.resolve(file);
+            if (versionFile == null || !Files.isRegularFile(versionFile)) {
+                continue;
+            }
+            String text = Files.readString(versionFile, StandardCharsets.UTF_8);
+            int at = text.indexOf("__version__");
+            Matcher m = BUILD_VERSION.matcher(at < 0 ? text : text.substring(at));
+            if (!m.find()) {
+                continue;
+            }
+            String cuda = m.group(2);
+            if (!PYTORCH_VERSION.equals(m.group(1)) || cuda == null || !cuda.startsWith("cu12")) {
+                throw new IOException("the libtorch in " + libDir + " is " + m.group() + " (" + versionFile
+                        + "); this build's JNI glue drives PyTorch " + PYTORCH_VERSION + " for CUDA 12 ("
+                        + PYTORCH_VERSION + "+" + CUDA_FLAVOR + ") or the CPU");
+            }
+            break;
+        }
+        return CUDA_FLAVOR;
+    }
+
+    /** {@code setenv(name, value, 0)}: native libraries read the C environment, which Java cannot set. */
+    static void setenvIfAbsent(String name, String value) throws IOException {
+        Linker linker = Linker.nativeLinker();
+        MethodHandle setenv = linker.downcallHandle(linker.defaultLookup().find("setenv").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.JAVA_INT, ValueLayout.ADDRESS, ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+        try (Arena arena = Arena.ofConfined()) {
+            int status = (int) setenv.invokeExact(arena.allocateFrom(name), arena.allocateFrom(value), 0);
+            if (status != 0) {
+                throw new IOException("setenv " + name + " failed");
+            }
+        } catch (IOException | RuntimeException | Error e) {
+            throw e;
+        } catch (Throwable e) {
+            throw new IOException("setenv " + name + ": " + e, e);
         }
     }
 

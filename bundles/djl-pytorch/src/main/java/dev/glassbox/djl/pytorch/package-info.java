@@ -4,7 +4,7 @@
  * JNI glue, gson, jna and SLF4J stay private to it.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package dev.glassbox.djl.pytorch;
 
 import org.osgi.annotation.bundle.Export;

@@ -27,4 +27,76 @@ class PyTorchLoaderTest {
         }
     }
 
+    @Test
+    void aDirectoryWithOnlyLibtorchIsTheCpuBuild(@TempDir Path tmp) throws IOException {
+        Files.createFile(tmp.resolve(System.mapLibraryName("torch")));
+        assertEquals("cpu", PyTorchLoader.flavor(tmp));
+        Files.delete(tmp.resolve(System.mapLibraryName("torch")));
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(tmp)).getMessage()
+                .contains("no libtorch in " + tmp));
+    }
+
+    /** The libtorch archive's layout: {@code libtorch/lib} and {@code libtorch/build-version}. */
+    @Test
+    void aCudaBuildIsCheckedByItsBuildVersion(@TempDir Path tmp) throws IOException {
+        Path lib = cudaBuild(tmp.resolve("libtorch"));
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "no version file: trusted");
+        Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu128\n");
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib));
+        Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu126\n");
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "CUDA 12 minor versions are compatible");
+        for (String other : new String[] {"2.8.0+cu128", "2.7.1+cu118", "2.7.1"}) {
+            Files.writeString(lib.resolveSibling("build-version"), other + "\n");
+            IOException e = assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib), other);
+            assertTrue(e.getMessage().contains("is " + other + " (") && e.getMessage().contains("PyTorch 2.7.1 for CUDA 12"),
+                    e.getMessage());
+        }
+    }
+
+    /** A pip install's layout: {@code torch/lib} and {@code torch/version.py}. */
+    @Test
+    void aCudaBuildIsCheckedByTorchsVersionModule(@TempDir Path tmp) throws IOException {
+        Path lib = cudaBuild(tmp.resolve("torch"));
+        Files.writeString(lib.resolveSibling("version.py"), """
+                from typing import Optional
+                __all__ = ['__version__', 'debug', 'cuda', 'git_version', 'hip']
+                __version__ = '2.7.1+cu128'
+                debug = False
+                cuda: Optional[str] = '12.8'
+                """);
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib));
+        Files.writeString(lib.resolveSibling("version.py"), "__version__ = '2.9.0+cu130'\ncuda = '13.0'\n");
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage()
+                .contains("is 2.9.0+cu130 ("));
+    }
+
+    /** What libcudnn will read: the C environment, set once and never overwritten. */
+    @Test
+    void setenvReachesTheCEnvironmentAndKeepsAValueAlreadySet() throws Throwable {
+        String name = "GLASSBOX_TEST_" + System.nanoTime();
+        assertEquals(null, cGetenv(name));
+        PyTorchLoader.setenvIfAbsent(name, "0");
+        assertEquals("0", cGetenv(name));
+        PyTorchLoader.setenvIfAbsent(name, "1");
+        assertEquals("0", cGetenv(name));
+    }
+
+    private static String cGetenv(String name) throws Throwable {
+        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
+        java.lang.invoke.MethodHandle getenv = linker.downcallHandle(linker.defaultLookup().find("getenv").orElseThrow(),
+                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.ADDRESS,
+                        java.lang.foreign.ValueLayout.ADDRESS));
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            java.lang.foreign.MemorySegment value = (java.lang.foreign.MemorySegment) getenv.invokeExact(
+                    arena.allocateFrom(name));
+            return value.equals(java.lang.foreign.MemorySegment.NULL) ? null : value.reinterpret(64).getString(0);
+        }
+    }
+
+    private static Path cudaBuild(Path root) throws IOException {
+        Path lib = Files.createDirectories(root.resolve("lib"));
+        Files.createFile(lib.resolve(System.mapLibraryName("torch")));
+        Files.createFile(lib.resolve(System.mapLibraryName("torch_cuda")));
+        return lib;
+    }
 }
