@@ -73,6 +73,8 @@ public final class PyTorchLoader {
             throw new IOException("the environment's " + LIBRARY_PATH + " (" + environment + "), which DJL reads first,"
                     + " is not " + dir + ": unset it or configure that directory");
         }
+        requireEnvironment("PYTORCH_FLAVOR", flavor, dir);
+        requireEnvironment("PYTORCH_VERSION", PYTORCH_VERSION, dir);
         synchronized (PyTorchLoader.class) {
             if (loadedFrom != null && !loadedFrom.equals(dir)) {
                 throw new IOException("libtorch from " + loadedFrom + " is already loaded in this JVM; native libraries"
@@ -91,11 +93,12 @@ public final class PyTorchLoader {
         }
         setIfAbsent("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
-        setIfAbsent("PYTORCH_FLAVOR", flavor);
+        // what the directory holds, not what a property may say: DJL finds the JNI glue by these
+        System.setProperty("PYTORCH_FLAVOR", flavor);
         if (threads > 0) {
             setIfAbsent("ai.djl.pytorch.num_threads", Integer.toString(threads));
         }
-        setIfAbsent("PYTORCH_VERSION", PYTORCH_VERSION);
+        System.setProperty("PYTORCH_VERSION", PYTORCH_VERSION);
         setIfAbsent("DJL_CACHE_DIR", cacheDir.toString());
         setIfAbsent("ENGINE_CACHE_DIR", cacheDir.resolve("engines").toString());
         Path engineCache = Path.of(System.getProperty("ENGINE_CACHE_DIR")).resolve("pytorch")
@@ -191,6 +194,15 @@ public final class PyTorchLoader {
             throw e;
         } catch (Throwable e) {
             throw new IOException("setenv " + name + ": " + e, e);
+        }
+    }
+
+    /** DJL reads {@code name} from the environment before the system properties: it must agree. */
+    private static void requireEnvironment(String name, String expected, Path dir) throws IOException {
+        String value = System.getenv(name);
+        if (value != null && !value.isBlank() && !value.trim().equals(expected)) {
+            throw new IOException("the environment's " + name + " is " + value + ", but the libtorch in " + dir + " is "
+                    + expected + " (DJL reads the environment first): unset it");
         }
     }
 

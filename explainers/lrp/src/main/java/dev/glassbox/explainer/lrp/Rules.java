@@ -392,11 +392,16 @@ final class Rules {
         });
         Tensor one = onHost != null ? k.forward(onHost, List.of(), sc)
                 : k.forward(layer, List.of(filled(k, item, 1f, sc)), sc);
-        if (input.dim(0) == 1) {
+        return batched(k, one, input.dim(0), sc);
+    }
+
+    /** {@code one} (an item) expanded to a batch of {@code n}; itself when {@code n} is 1. */
+    private static Tensor batched(Kernels k, Tensor one, int n, TensorScope sc) {
+        if (n == 1) {
             return one;
         }
         List<Integer> batch = new ArrayList<>(Collections.nCopies(one.shape().rank(), 1));
-        batch.set(0, input.dim(0));
+        batch.set(0, n);
         return k.forward(new Op.Expand(batch), List.of(one), sc);
     }
 
@@ -404,8 +409,10 @@ final class Rules {
      * {@code flat} on a convolution without groups. With every weight 1, each output channel of
      * {@code z = layer(1; 1, 0)} is the input channel count times the window's cell count, and
      * {@code layer^T(s; 1)} is the same in every input channel: the window transposed over the
-     * channel sum of {@code s}. So one-channel convolutions do the work of the full
-     * {@code Cout x Cin} ones ({@code z} is exact either way: it counts whole numbers).
+     * channel sum of {@code s}. As {@code z} is the same in every output channel, that sum is
+     * the channel sum of {@code R} over {@code stab(z)}. So one-channel convolutions do the work
+     * of the full {@code Cout x Cin} ones, and the cell counts are a constant of the layer
+     * ({@link #onesResponse}; {@code z} is exact either way: it counts whole numbers).
      */
     private NodeRule flatConvolution(Op.Conv2d conv) {
         Shape w = conv.weight().shape();
@@ -416,18 +423,22 @@ final class Rules {
             return conv.withParameters(HostTensor.wrap(Shape.of(1, 1, w.dim(2), w.dim(3)), ones), null);
         });
         Op.ReduceSum channelSum = new Op.ReduceSum(List.of(1), true);
-        Op.Expand toOutputs = new Op.Expand(List.of(1, w.dim(0), 1, 1));
         Op.Expand toInputs = new Op.Expand(List.of(1, w.dim(1), 1, 1));
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Shape in = step.inputs().get(0).shape();
-            Tensor one = filled(k, Shape.of(in.dim(0), 1, in.dim(2), in.dim(3)), 1f, sc);
-            Tensor cells = k.forward(window, List.of(one), sc);
-            Tensor z = k.forward(toOutputs, List.of(k.scale(cells, w.dim(1), sc)), sc);
-            Tensor s = k.divide(step.upstream(), k.stabilize(z, STABILIZER, sc), sc);
-            Tensor summed = k.forward(channelSum, List.of(s), sc);
-            Tensor back = k.inputGradients(window, List.of(one), cells, summed, sc).get(0);
+            Shape item = Shape.of(1, 1, in.dim(2), in.dim(3));
+            Tensor cells = onesResponse(k, window, Shape.of(in.dim(0), 1, in.dim(2), in.dim(3)), sc);
+            Tensor z = k.stabilize(k.scale(cells, w.dim(1), sc), STABILIZER, sc);
+            Tensor s = k.divide(k.forward(channelSum, List.of(step.upstream()), sc), z, sc);
+            Op.Constant ones = modified.constant(window, "ones input " + item, () -> {
+                float[] v = new float[item.size()];
+                Arrays.fill(v, 1f);
+                return new Op.Constant(HostTensor.wrap(item, v));
+            });
+            Tensor one = batched(k, k.forward(ones, List.of(), sc), in.dim(0), sc);
+            Tensor back = k.inputGradients(window, List.of(one), cells, s, sc).get(0);
             return List.of(k.forward(toInputs, List.of(back), sc));
         };
     }
