@@ -1,5 +1,6 @@
 package dev.glassbox.backend.djl;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
@@ -45,7 +46,14 @@ final class DjlTensor implements Tensor {
 
     @Override
     public HostTensor toHost() {
-        return HostTensor.wrap(shape, array().toFloatArray());
+        NDArray a = array();
+        if (Device.cpu().equals(a.getDevice())) {
+            return HostTensor.wrap(shape, a.toFloatArray());
+        }
+        // DJL reads a device array through a host copy it attaches to the array's manager: freed here, not at scope end
+        try (NDArray onHost = a.toDevice(Device.cpu(), true)) {
+            return HostTensor.wrap(shape, onHost.toFloatArray());
+        }
     }
 
     synchronized void record(Recording r) {

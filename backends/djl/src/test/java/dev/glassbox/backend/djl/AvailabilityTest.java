@@ -64,6 +64,7 @@ class AvailabilityTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(Backends.unavailable() == null, Backends::unavailable);
         Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
         Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
+        org.junit.jupiter.api.Assumptions.assumeTrue("cpu".equals(flavor(natives)), "the natives under test are a CUDA build");
         DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1");
         try {
             assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
@@ -98,5 +99,13 @@ class AvailabilityTest {
         java.nio.file.Files.createFile(cuda.resolve(System.mapLibraryName("torch")));
         assertEquals(cuda, DjlBackend.natives(null, null, home));
         assertEquals(null, DjlBackend.natives(null, null, null));
+    }
+
+    private static String flavor(Path natives) {
+        try {
+            return dev.glassbox.djl.pytorch.PyTorchLoader.flavor(natives);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.glassbox.djl.pytorch;
 
 import ai.djl.engine.Engine;
 import ai.djl.pytorch.engine.PtEngineProvider;
+import ai.djl.util.Utils;
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.foreign.Arena;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.UUID;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -65,7 +67,7 @@ public final class PyTorchLoader {
      * @param cacheDir DJL's cache (writable): the engine cache and the JNI glue go here
      * @param threads  PyTorch's intra-op threads, 0 for its default
      */
-    public static Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
+    public static synchronized Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
         String flavor = flavor(libDir);
         Path dir = libDir.toAbsolutePath().normalize();
         String environment = System.getenv(LIBRARY_PATH);
@@ -75,11 +77,9 @@ public final class PyTorchLoader {
         }
         requireEnvironment("PYTORCH_FLAVOR", flavor, dir);
         requireEnvironment("PYTORCH_VERSION", PYTORCH_VERSION, dir);
-        synchronized (PyTorchLoader.class) {
-            if (loadedFrom != null && !loadedFrom.equals(dir)) {
-                throw new IOException("libtorch from " + loadedFrom + " is already loaded in this JVM; native libraries"
-                        + " load once per JVM: restart the runtime to use " + dir);
-            }
+        if (loadedFrom != null && !loadedFrom.equals(dir)) {
+            throw new IOException("libtorch from " + loadedFrom + " is already loaded in this JVM; native libraries"
+                    + " load once per JVM: restart the runtime to use " + dir);
         }
         if (!System.getProperty("os.name", "").startsWith("Linux") || !"amd64".equals(System.getProperty("os.arch"))) {
             throw new IOException("only linux-x86_64 natives are assembled, this is "
@@ -101,8 +101,8 @@ public final class PyTorchLoader {
         System.setProperty("PYTORCH_VERSION", PYTORCH_VERSION);
         setIfAbsent("DJL_CACHE_DIR", cacheDir.toString());
         setIfAbsent("ENGINE_CACHE_DIR", cacheDir.resolve("engines").toString());
-        Path engineCache = Path.of(System.getProperty("ENGINE_CACHE_DIR")).resolve("pytorch")
-                .resolve(PYTORCH_VERSION + "-" + flavor + "-" + CLASSIFIER);
+        // where DJL will look, environment included
+        Path engineCache = Utils.getEngineCacheDir("pytorch").resolve(PYTORCH_VERSION + "-" + flavor + "-" + CLASSIFIER);
         Path jni = engineCache.resolve(DJL_VERSION + "-" + System.mapLibraryName("djl_torch"));
         if (!Files.isRegularFile(jni)) {
             Files.createDirectories(engineCache);
@@ -121,34 +121,33 @@ public final class PyTorchLoader {
         }
         Thread thread = Thread.currentThread();
         ClassLoader tccl = thread.getContextClassLoader();
-        synchronized (PyTorchLoader.class) {
-            String previous = System.getProperty(LIBRARY_PATH);
-            try {
-                thread.setContextClassLoader(PyTorchLoader.class.getClassLoader());
-                System.setProperty(LIBRARY_PATH, libDir.toAbsolutePath().toString());
-                Engine engine = new PtEngineProvider().getEngine();
-                loadedFrom = dir;
-                return engine;
-            } finally {
-                if (previous == null) {
-                    System.clearProperty(LIBRARY_PATH);
-                } else {
-                    System.setProperty(LIBRARY_PATH, previous);
-                }
-                thread.setContextClassLoader(tccl);
+        String previous = System.getProperty(LIBRARY_PATH);
+        try {
+            thread.setContextClassLoader(PyTorchLoader.class.getClassLoader());
+            System.setProperty(LIBRARY_PATH, libDir.toAbsolutePath().toString());
+            Engine engine = new PtEngineProvider().getEngine();
+            loadedFrom = dir;
+            return engine;
+        } finally {
+            if (previous == null) {
+                System.clearProperty(LIBRARY_PATH);
+            } else {
+                System.setProperty(LIBRARY_PATH, previous);
             }
+            thread.setContextClassLoader(tccl);
         }
     }
 
     /**
      * Which build of libtorch {@code libDir} holds: {@code cpu}, or {@link #CUDA_FLAVOR} when
-     * {@code libtorch_cuda.so} is there. A CUDA build must be PyTorch {@value #PYTORCH_VERSION}
-     * for CUDA 12, as far as its version file says: {@code build-version} beside libtorch's
-     * {@code lib/} (the libtorch archive), or {@code version.py} beside torch's {@code lib/} (a
-     * pip install). Only files are read; nothing is loaded.
+     * {@code libtorch_cuda.so} is there. A CUDA build must say it is PyTorch
+     * {@value #PYTORCH_VERSION} for CUDA 12 in a version file: {@code build-version} in the
+     * directory or beside it (libtorch's archive has it beside {@code lib/}), or
+     * {@code version.py} beside it (a pip install's {@code torch/}). Only files are read;
+     * nothing is loaded.
      *
-     * @throws IOException naming the directory, when there is no libtorch in it or the build
-     *         is one this JNI glue cannot drive
+     * @throws IOException naming the directory, when there is no libtorch in it, or a CUDA build
+     *         is of another version or has no version file
      */
     public static String flavor(Path libDir) throws IOException {
         if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch")))) {
@@ -157,17 +156,18 @@ public final class PyTorchLoader {
         if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch_cuda")))) {
             return "cpu";
         }
-        Path parent = libDir.toAbsolutePath().getParent();
-        for (String file : new String[] {"build-version", "version.py"}) {
-            Path versionFile = parent == null ? null : parent.resolve(file);
-            if (versionFile == null || !Files.isRegularFile(versionFile)) {
+        Path dir = libDir.toAbsolutePath();
+        Path parent = dir.getParent() == null ? dir : dir.getParent();
+        for (Path versionFile : List.of(dir.resolve("build-version"), parent.resolve("build-version"),
+                parent.resolve("version.py"))) {
+            if (!Files.isRegularFile(versionFile)) {
                 continue;
             }
             String text = Files.readString(versionFile, StandardCharsets.UTF_8);
             int at = text.indexOf("__version__");
             Matcher m = BUILD_VERSION.matcher(at < 0 ? text : text.substring(at));
             if (!m.find()) {
-                continue;
+                throw new IOException("no version in " + versionFile);
             }
             String cuda = m.group(2);
             if (!PYTORCH_VERSION.equals(m.group(1)) || cuda == null || !cuda.startsWith("cu12")) {
@@ -175,9 +175,11 @@ public final class PyTorchLoader {
                         + "); this build's JNI glue drives PyTorch " + PYTORCH_VERSION + " for CUDA 12 ("
                         + PYTORCH_VERSION + "+" + CUDA_FLAVOR + ") or the CPU");
             }
-            break;
+            return CUDA_FLAVOR;
         }
-        return CUDA_FLAVOR;
+        throw new IOException("the CUDA build of libtorch in " + libDir + " has no version file: copy libtorch's"
+                + " build-version into it (this build's JNI glue drives only PyTorch " + PYTORCH_VERSION
+                + " for CUDA 12)");
     }
 
     /** {@code setenv(name, value, 0)}: native libraries read the C environment, which Java cannot set. */

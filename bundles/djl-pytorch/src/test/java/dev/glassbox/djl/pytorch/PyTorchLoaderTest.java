@@ -40,7 +40,13 @@ class PyTorchLoaderTest {
     @Test
     void aCudaBuildIsCheckedByItsBuildVersion(@TempDir Path tmp) throws IOException {
         Path lib = cudaBuild(tmp.resolve("libtorch"));
-        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "no version file: trusted");
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage()
+                .contains("has no version file: copy libtorch's build-version into it"));
+        Files.writeString(lib.resolve("build-version"), "2.7.1+cu128\n");
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "copied into the directory");
+        Files.writeString(lib.resolve("build-version"), "2.8.0+cu128\n");
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage().contains("is 2.8.0+cu128 ("));
+        Files.delete(lib.resolve("build-version"));
         Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu128\n");
         assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib));
         Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu126\n");
