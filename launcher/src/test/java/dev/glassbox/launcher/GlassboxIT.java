@@ -80,19 +80,25 @@ class GlassboxIT {
         }
     }
 
-    /** ConfigAdmin reaches the djl backend: a changed configuration makes a new instance that reads it. */
+    /** ConfigAdmin reaches the djl backend (device and natives): a changed configuration makes a new instance that reads it. */
     @Test
     void theDjlDeviceIsConfigurable(@TempDir Path tmp) throws Exception {
         Path deploy = Files.createDirectories(tmp.resolve("deploy"));
         try (GlassboxRuntime rt = runtimeWatching(deploy)) {
             ExplanationService service = rt.service();
-            java.util.function.Supplier<String> djl = () -> service.backends().stream()
-                    .filter(b -> b.id().equals("djl")).findFirst().orElseThrow().availability().toString();
+            // between the old instance and the new one, djl is briefly not registered
+            java.util.function.Supplier<String> djl = () -> service.backends().stream().filter(b -> b.id().equals("djl"))
+                    .findFirst().map(b -> b.availability().toString()).orElse("not registered");
             String before = djl.get();
+            assertFalse(before.equals("not registered"), before);
             Path config = Files.writeString(deploy.resolve("dev.glassbox.backend.djl.config"), "device=\"tpu\"\n");
             awaitTrue(() -> djl.get().contains("unknown device 'tpu'"), "the configured device was not read");
             assertEquals("unavailable: unknown device 'tpu' (glassbox.djl.device, or device in dev.glassbox.backend.djl):"
                     + " use auto, cpu, cuda or cuda:N", djl.get());
+            Path nowhere = tmp.resolve("no libtorch");
+            Files.writeString(config, "natives=\"" + nowhere + "\"\ndevice=\"cpu\"\n");
+            awaitTrue(() -> djl.get().equals("unavailable: PyTorch natives not found in " + nowhere),
+                    "the configured natives were not taken");
             Files.delete(config);
             awaitTrue(() -> djl.get().equals(before), "removing the configuration did not restore " + before);
         }

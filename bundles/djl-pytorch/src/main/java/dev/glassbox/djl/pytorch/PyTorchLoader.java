@@ -101,21 +101,7 @@ public final class PyTorchLoader {
         System.setProperty("PYTORCH_VERSION", PYTORCH_VERSION);
         setIfAbsent("DJL_CACHE_DIR", cacheDir.toString());
         setIfAbsent("ENGINE_CACHE_DIR", cacheDir.resolve("engines").toString());
-        // where DJL will look, environment included
-        Path engineCache = Utils.getEngineCacheDir("pytorch").resolve(PYTORCH_VERSION + "-" + flavor + "-" + CLASSIFIER);
-        Path jni = engineCache.resolve(DJL_VERSION + "-" + System.mapLibraryName("djl_torch"));
-        if (!Files.isRegularFile(jni)) {
-            Files.createDirectories(engineCache);
-            String resource = "/jnilib/" + CLASSIFIER + "/" + flavor + "/" + System.mapLibraryName("djl_torch");
-            try (InputStream in = PtEngineProvider.class.getResourceAsStream(resource)) {
-                if (in == null) {
-                    throw new IOException("the embedded pytorch-jni has no " + resource);
-                }
-                Path tmp = Files.createTempFile(engineCache, "jni", ".tmp");
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-                Files.move(tmp, jni, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-            }
-        }
+        installJniGlue(flavor);
         if (!"cpu".equals(flavor)) {
             setenvIfAbsent("NVIDIA_TF32_OVERRIDE", "0");
         }
@@ -136,6 +122,30 @@ public final class PyTorchLoader {
             }
             thread.setContextClassLoader(tccl);
         }
+    }
+
+    /**
+     * Copies the JNI glue for {@code flavor} from the embedded {@code pytorch-jni} to where DJL
+     * looks first (its engine cache, environment included), unless it is there already.
+     *
+     * @return the glue's path
+     */
+    static Path installJniGlue(String flavor) throws IOException {
+        Path engineCache = Utils.getEngineCacheDir("pytorch").resolve(PYTORCH_VERSION + "-" + flavor + "-" + CLASSIFIER);
+        Path jni = engineCache.resolve(DJL_VERSION + "-" + System.mapLibraryName("djl_torch"));
+        if (!Files.isRegularFile(jni)) {
+            Files.createDirectories(engineCache);
+            String resource = "/jnilib/" + CLASSIFIER + "/" + flavor + "/" + System.mapLibraryName("djl_torch");
+            try (InputStream in = PtEngineProvider.class.getResourceAsStream(resource)) {
+                if (in == null) {
+                    throw new IOException("the embedded pytorch-jni has no " + resource);
+                }
+                Path tmp = Files.createTempFile(engineCache, "jni", ".tmp");
+                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+                Files.move(tmp, jni, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+        }
+        return jni;
     }
 
     /**

@@ -76,6 +76,28 @@ class PyTorchLoaderTest {
                 .contains("is 2.9.0+cu130 ("));
     }
 
+    /** Where DJL 0.36.0's LibUtils looks for the glue of a libtorch directory: {@code <engines>/pytorch/<version>-<flavor>-<os>/}. */
+    @Test
+    void theJniGlueOfEachFlavorLandsWhereDjlLooks(@TempDir Path tmp) throws IOException {
+        String previous = System.getProperty("ENGINE_CACHE_DIR");
+        System.setProperty("ENGINE_CACHE_DIR", tmp.toString());
+        try {
+            for (String flavor : new String[] {"cpu", PyTorchLoader.CUDA_FLAVOR}) {
+                Path glue = PyTorchLoader.installJniGlue(flavor);
+                assertEquals(tmp.resolve("pytorch/2.7.1-" + flavor + "-linux-x86_64/0.36.0-libdjl_torch.so"), glue);
+                assertTrue(Files.size(glue) > 1_000_000, glue + ": " + Files.size(glue));
+            }
+            assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.installJniGlue("cu118")).getMessage()
+                    .contains("the embedded pytorch-jni has no /jnilib/linux-x86_64/cu118/libdjl_torch.so"));
+        } finally {
+            if (previous == null) {
+                System.clearProperty("ENGINE_CACHE_DIR");
+            } else {
+                System.setProperty("ENGINE_CACHE_DIR", previous);
+            }
+        }
+    }
+
     /** What libcudnn will read: the C environment, set once and never overwritten. */
     @Test
     void setenvReachesTheCEnvironmentAndKeepsAValueAlreadySet() throws Throwable {
