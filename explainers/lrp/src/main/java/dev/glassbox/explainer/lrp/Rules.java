@@ -33,7 +33,6 @@ final class Rules {
     private static final Elementwise IN0 = Elementwise.input(0);
     private static final Elementwise IN1 = Elementwise.input(1);
     private static final Elementwise IN2 = Elementwise.input(2);
-    private static final Elementwise IN3 = Elementwise.input(3);
     /**
      * Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive.
      * Its sum is zero only if all of it is (it cannot cancel, and a NaN or infinity makes it non-zero).
@@ -135,9 +134,10 @@ final class Rules {
      * own output. Over every input of any node it is also {@code norm} for pools and sums.
      */
     private static NodeRule epsilonOverInputs(float e) {
-        Elementwise share = IN0.dividedBy(IN1.stabilized(e));
-        List<Elementwise> ratio = List.of(share);
-        List<Elementwise> sumShares = List.of(IN2.times(share), IN3.times(share)); // over (R, z, x1, x2)
+        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.stabilized(e))); // over (R, z)
+        // over (R, x1, x2): z = x1 + x2 again, bit for bit (one rounded add), instead of one more array read
+        Elementwise sumShare = IN0.dividedBy(IN1.plus(IN2).stabilized(e));
+        List<Elementwise> sumShares = List.of(IN1.times(sumShare), IN2.times(sumShare));
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
@@ -145,7 +145,7 @@ final class Rules {
             if (step.node().op() instanceof Op.Add && in.get(0).shape().equals(step.output().shape())
                     && in.get(1).shape().equals(step.output().shape())) {
                 // an Add without broadcasting hands s to both inputs unchanged: one pass, same arithmetic
-                return k.evaluate(sumShares, List.of(step.upstream(), step.output(), in.get(0), in.get(1)), sc);
+                return k.evaluate(sumShares, List.of(step.upstream(), in.get(0), in.get(1)), sc);
             }
             Tensor s = k.evaluate(ratio, List.of(step.upstream(), step.output()), sc).get(0);
             List<Tensor> grads = k.inputGradients(step.node().op(), step.inputs(), step.output(), s, sc);
