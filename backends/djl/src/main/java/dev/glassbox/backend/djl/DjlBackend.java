@@ -48,7 +48,6 @@ public final class DjlBackend implements Backend {
     static final String CACHE_PROPERTY = "glassbox.djl.cache";
     /** Framework (or system) property: {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}. */
     static final String DEVICE_PROPERTY = "glassbox.djl.device";
-    private static final String CLASSIFIER = "linux-x86_64";
 
     private final Path natives;
     private final Path cache;
@@ -117,9 +116,9 @@ public final class DjlBackend implements Backend {
         if (home == null) {
             return null;
         }
-        Path cuda = home.resolve("native/pytorch/" + PyTorchLoader.CUDA_FLAVOR + "/" + CLASSIFIER);
+        Path cuda = home.resolve("native/pytorch/" + PyTorchLoader.CUDA_FLAVOR + "/" + PyTorchLoader.CLASSIFIER);
         return Files.isRegularFile(cuda.resolve(System.mapLibraryName("torch"))) ? cuda
-                : home.resolve("native/pytorch/cpu/" + CLASSIFIER);
+                : home.resolve("native/pytorch/cpu/" + PyTorchLoader.CLASSIFIER);
     }
 
     /** The framework property {@code glassbox.threads} ({@code --threads}), shared with the Java backend. */
@@ -205,13 +204,12 @@ public final class DjlBackend implements Backend {
     private State place(Engine engine, DeviceChoice choice, String flavor) {
         boolean cudaBuild = !"cpu".equals(flavor);
         return switch (choice) {
-            case DeviceChoice.Cpu _ -> new State(engine, Device.cpu(), "the CPU", Availability.available());
-            case DeviceChoice.Auto _ when !cudaBuild -> new State(engine, Device.cpu(), "the CPU", Availability.available());
+            case DeviceChoice.Cpu _ -> onCpu(engine, "the CPU");
+            case DeviceChoice.Auto _ when !cudaBuild -> onCpu(engine, "the CPU");
             case DeviceChoice.Auto _ -> {
                 String failure = gpuFailure(engine, 0);
                 yield failure == null ? onGpu(engine, 0)
-                        : new State(engine, Device.cpu(), "the CPU (libtorch is the CUDA build, but CUDA device 0 failed: "
-                                + failure + ")", Availability.available());
+                        : onCpu(engine, "the CPU (libtorch is the CUDA build, but CUDA device 0 failed: " + failure + ")");
             }
             case DeviceChoice.Cuda c when !cudaBuild -> State.unavailable("CUDA device " + c.index()
                     + " was asked for, but the libtorch in " + natives + " is the CPU build; point " + NATIVES_PROPERTY
@@ -222,6 +220,10 @@ public final class DjlBackend implements Backend {
                         : State.unavailable("CUDA device " + c.index() + " failed: " + failure);
             }
         };
+    }
+
+    private static State onCpu(Engine engine, String where) {
+        return new State(engine, Device.cpu(), where, Availability.available());
     }
 
     private static State onGpu(Engine engine, int index) {

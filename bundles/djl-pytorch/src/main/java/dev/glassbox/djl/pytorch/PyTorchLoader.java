@@ -46,7 +46,8 @@ import java.util.regex.Pattern;
 public final class PyTorchLoader {
     public static final String PYTORCH_VERSION = "2.7.1";
     public static final String DJL_VERSION = "0.36.0";
-    private static final String CLASSIFIER = "linux-x86_64";
+    /** The one platform whose natives are assembled. */
+    public static final String CLASSIFIER = "linux-x86_64";
     /** DJL reads it from the environment, else from the system properties. */
     private static final String LIBRARY_PATH = "PYTORCH_LIBRARY_PATH";
     /** System property: which instance of this class (one per class loader) owns the natives. */

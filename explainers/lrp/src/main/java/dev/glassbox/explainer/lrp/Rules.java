@@ -37,6 +37,8 @@ final class Rules {
      * Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive.
      * Its sum is zero only if all of it is (it cannot cancel, and a NaN or infinity makes it non-zero).
      */
+    /** Over (R, z): {@code R / stab(z)}. */
+    private static final List<Elementwise> STABILIZED_RATIO = List.of(IN0.dividedBy(IN1.stabilized(STABILIZER)));
     private static final Elementwise ELSEWHERE = IN0.minus(IN0.times(IN1.positiveMask())).abs();
 
     /** Rule names accepted in composites and {@code --rule}. */
@@ -364,13 +366,12 @@ final class Rules {
     private NodeRule inputIndependent(Op.Linear layer, String key, DoubleUnaryOperator w,
                                       DoubleUnaryOperator b) {
         Op.Linear mod = modified.modify(layer, key, w, b);
-        List<Elementwise> ratio = List.of(IN0.dividedBy(IN1.stabilized(STABILIZER))); // over (R, z)
         return step -> {
             Kernels k = step.kernels();
             TensorScope sc = step.scope();
             Tensor x = step.inputs().get(0);
             Tensor z = onesResponse(k, mod, x.shape(), sc);
-            Tensor s = k.evaluate(ratio, List.of(step.upstream(), z), sc).get(0);
+            Tensor s = k.evaluate(STABILIZED_RATIO, List.of(step.upstream(), z), sc).get(0);
             // a linear layer's VJP is the same at every point: taken at x, where o has z's shape
             return List.of(vjp(k, mod, x, step.output(), s, sc));
         };
@@ -380,7 +381,7 @@ final class Rules {
      * {@code layer(1)} for an input of shape {@code input}: the same for every item and every
      * request, so for Dense and Conv2d it is computed once per layer and item shape on the host
      * ({@link OnesResponse}) and kept as a constant the backend holds on its device; other layers
-     * run it on one item per request. Expanded to the batch.
+     * run it on a kept ones item per request. Expanded to the batch.
      */
     private Tensor onesResponse(Kernels k, Op.Linear layer, Shape input, TensorScope sc) {
         int[] dims = input.dims();
@@ -391,8 +392,19 @@ final class Rules {
             return response == null ? null : new Op.Constant(response);
         });
         Tensor one = onHost != null ? k.forward(onHost, List.of(), sc)
-                : k.forward(layer, List.of(filled(k, item, 1f, sc)), sc);
+                : k.forward(layer, List.of(k.forward(onesInput(layer, item), List.of(), sc)), sc);
         return batched(k, one, input.dim(0), sc);
+    }
+
+    /** An all-ones input item for {@code layer}, kept with it (the backend keeps its device copy). */
+    private Op.Constant onesInput(Op.Linear layer, Shape item) {
+        return modified.constant(layer, "ones input " + item, () -> new Op.Constant(ones(item)));
+    }
+
+    private static HostTensor ones(Shape shape) {
+        float[] v = new float[shape.size()];
+        Arrays.fill(v, 1f);
+        return HostTensor.wrap(shape, v);
     }
 
     /** {@code one} (an item) expanded to a batch of {@code n}; itself when {@code n} is 1. */
@@ -417,11 +429,8 @@ final class Rules {
     private NodeRule flatConvolution(Op.Conv2d conv) {
         Shape w = conv.weight().shape();
         // Kept with the layer, so backends keep its device copy across requests.
-        Op.Linear window = modified.derive(conv, "flat window", () -> {
-            float[] ones = new float[w.dim(2) * w.dim(3)];
-            Arrays.fill(ones, 1f);
-            return conv.withParameters(HostTensor.wrap(Shape.of(1, 1, w.dim(2), w.dim(3)), ones), null);
-        });
+        Op.Linear window = modified.derive(conv, "flat window",
+                () -> conv.withParameters(ones(Shape.of(1, 1, w.dim(2), w.dim(3))), null));
         Op.ReduceSum channelSum = new Op.ReduceSum(List.of(1), true);
         Op.Expand toInputs = new Op.Expand(List.of(1, w.dim(1), 1, 1));
         return step -> {
@@ -430,14 +439,10 @@ final class Rules {
             Shape in = step.inputs().get(0).shape();
             Shape item = Shape.of(1, 1, in.dim(2), in.dim(3));
             Tensor cells = onesResponse(k, window, Shape.of(in.dim(0), 1, in.dim(2), in.dim(3)), sc);
-            Tensor z = k.stabilize(k.scale(cells, w.dim(1), sc), STABILIZER, sc);
-            Tensor s = k.divide(k.forward(channelSum, List.of(step.upstream()), sc), z, sc);
-            Op.Constant ones = modified.constant(window, "ones input " + item, () -> {
-                float[] v = new float[item.size()];
-                Arrays.fill(v, 1f);
-                return new Op.Constant(HostTensor.wrap(item, v));
-            });
-            Tensor one = batched(k, k.forward(ones, List.of(), sc), in.dim(0), sc);
+            Tensor z = k.scale(cells, w.dim(1), sc);
+            Tensor s = k.evaluate(STABILIZED_RATIO, List.of(k.forward(channelSum, List.of(step.upstream()), sc), z), sc)
+                    .get(0);
+            Tensor one = batched(k, k.forward(onesInput(window, item), List.of(), sc), in.dim(0), sc);
             Tensor back = k.inputGradients(window, List.of(one), cells, s, sc).get(0);
             return List.of(k.forward(toInputs, List.of(back), sc));
         };
@@ -446,12 +451,6 @@ final class Rules {
     /** {@code layer^T(s)}: the layer's vector-Jacobian product at {@code x}, where it output {@code y}. */
     private static Tensor vjp(Kernels k, Op.Linear layer, Tensor x, Tensor y, Tensor s, TensorScope sc) {
         return k.inputGradients(layer, List.of(x), y, s, sc).get(0);
-    }
-
-    private static Tensor filled(Kernels k, Shape shape, float value, TensorScope sc) {
-        float[] v = new float[shape.size()];
-        Arrays.fill(v, value);
-        return k.upload(HostTensor.wrap(shape, v), sc);
     }
 
     private static NodeRule linear(RuleSpec spec, Node node, String where,
