@@ -33,12 +33,12 @@ final class Rules {
     private static final Elementwise IN0 = Elementwise.input(0);
     private static final Elementwise IN1 = Elementwise.input(1);
     private static final Elementwise IN2 = Elementwise.input(2);
+    /** Over (R, z): {@code R / stab(z)}. */
+    private static final List<Elementwise> STABILIZED_RATIO = List.of(IN0.dividedBy(IN1.stabilized(STABILIZER)));
     /**
      * Over (R, o): {@code |R - R [o > 0]|}, the relevance at the outputs that are not positive.
      * Its sum is zero only if all of it is (it cannot cancel, and a NaN or infinity makes it non-zero).
      */
-    /** Over (R, z): {@code R / stab(z)}. */
-    private static final List<Elementwise> STABILIZED_RATIO = List.of(IN0.dividedBy(IN1.stabilized(STABILIZER)));
     private static final Elementwise ELSEWHERE = IN0.minus(IN0.times(IN1.positiveMask())).abs();
 
     /** Rule names accepted in composites and {@code --rule}. */
