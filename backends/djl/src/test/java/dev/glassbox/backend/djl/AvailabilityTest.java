@@ -4,18 +4,24 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.glassbox.backend.conformance.BackendRun;
 import dev.glassbox.api.UnsupportedFeatureException;
 import dev.glassbox.api.backend.Availability;
+import dev.glassbox.djl.pytorch.PyTorchLoader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Without natives, or without the device asked for, the backend stays registered and says why it cannot run. */
 class AvailabilityTest {
 
     @Test
-    void missingNativesMakeTheBackendUnavailableWithAReason(@org.junit.jupiter.api.io.TempDir Path tmp) {
+    void missingNativesMakeTheBackendUnavailableWithAReason(@TempDir Path tmp) {
         DjlBackend backend = new DjlBackend(tmp.resolve("nowhere"), tmp.resolve("cache"));
         try {
             Availability a = backend.availability();
@@ -31,7 +37,7 @@ class AvailabilityTest {
     }
 
     @Test
-    void aDirectoryWithoutLibtorchIsReported(@org.junit.jupiter.api.io.TempDir Path tmp) {
+    void aDirectoryWithoutLibtorchIsReported(@TempDir Path tmp) {
         DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"));
         try {
             assertTrue(backend.availability().toString().contains("no libtorch in " + tmp), backend.availability()
@@ -42,7 +48,7 @@ class AvailabilityTest {
     }
 
     @Test
-    void anUnknownDeviceIsNamedWithTheAcceptedForms(@org.junit.jupiter.api.io.TempDir Path tmp) {
+    void anUnknownDeviceIsNamedWithTheAcceptedForms(@TempDir Path tmp) {
         for (String device : new String[] {"tpu", "cuda:x", "cuda:-1"}) {
             DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device);
             try {
@@ -61,10 +67,10 @@ class AvailabilityTest {
     /** The CPU build answers {@code cuda} with what to configure instead, and {@code cpu} and {@code auto} on the CPU. */
     @Test
     void theCpuBuildOfLibtorchRefusesCudaAndRunsTheRestOnTheCpu() {
-        org.junit.jupiter.api.Assumptions.assumeTrue(Backends.unavailable() == null, Backends::unavailable);
+        assumeTrue(Backends.unavailable() == null, Backends::unavailable);
         Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
         Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
-        org.junit.jupiter.api.Assumptions.assumeTrue("cpu".equals(flavor(natives)), "the natives under test are a CUDA build");
+        assumeTrue("cpu".equals(flavor(natives)), "the natives under test are a CUDA build");
         DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1");
         try {
             assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
@@ -88,24 +94,24 @@ class AvailabilityTest {
 
     @Test
     void nativesAreTheConfiguredThenDjlsVariableThenACudaBuildInTheRuntimeThenTheCpuBuild(
-            @org.junit.jupiter.api.io.TempDir Path home) throws java.io.IOException {
+            @TempDir Path home) throws IOException {
         Path cpu = home.resolve("native/pytorch/cpu/linux-x86_64");
         Path cuda = home.resolve("native/pytorch/cu128/linux-x86_64");
         assertEquals(Path.of("/opt/libtorch/lib"), DjlBackend.natives(" /opt/libtorch/lib ", "/elsewhere", home));
         assertEquals(Path.of("/elsewhere"), DjlBackend.natives(null, "/elsewhere", home));
         assertEquals(cpu, DjlBackend.natives("", " ", home));
-        java.nio.file.Files.createDirectories(cuda);
+        Files.createDirectories(cuda);
         assertEquals(cpu, DjlBackend.natives(null, null, home), "an empty cu128 directory is not a build");
-        java.nio.file.Files.createFile(cuda.resolve(System.mapLibraryName("torch")));
+        Files.createFile(cuda.resolve(System.mapLibraryName("torch")));
         assertEquals(cuda, DjlBackend.natives(null, null, home));
         assertEquals(null, DjlBackend.natives(null, null, null));
     }
 
     private static String flavor(Path natives) {
         try {
-            return dev.glassbox.djl.pytorch.PyTorchLoader.flavor(natives);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            return PyTorchLoader.flavor(natives);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 }

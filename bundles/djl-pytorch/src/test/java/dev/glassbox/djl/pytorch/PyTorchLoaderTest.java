@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -110,14 +116,12 @@ class PyTorchLoaderTest {
     }
 
     private static String cGetenv(String name) throws Throwable {
-        java.lang.foreign.Linker linker = java.lang.foreign.Linker.nativeLinker();
-        java.lang.invoke.MethodHandle getenv = linker.downcallHandle(linker.defaultLookup().find("getenv").orElseThrow(),
-                java.lang.foreign.FunctionDescriptor.of(java.lang.foreign.ValueLayout.ADDRESS,
-                        java.lang.foreign.ValueLayout.ADDRESS));
-        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
-            java.lang.foreign.MemorySegment value = (java.lang.foreign.MemorySegment) getenv.invokeExact(
-                    arena.allocateFrom(name));
-            return value.equals(java.lang.foreign.MemorySegment.NULL) ? null : value.reinterpret(64).getString(0);
+        Linker linker = Linker.nativeLinker();
+        MethodHandle getenv = linker.downcallHandle(linker.defaultLookup().find("getenv").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.ADDRESS));
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment value = (MemorySegment) getenv.invokeExact(arena.allocateFrom(name));
+            return value.equals(MemorySegment.NULL) ? null : value.reinterpret(64).getString(0);
         }
     }
 
