@@ -56,10 +56,13 @@ public final class DjlBackend implements Backend {
     private volatile State state;
     private NDManager root;
 
-    /** @param where the device in words, for {@link #description()}; null when unavailable */
-    private record State(Engine engine, Device device, String where, Availability availability) {
+    /**
+     * @param version the PyTorch version loaded; null when unavailable
+     * @param where   the device in words, for {@link #description()}; null when unavailable
+     */
+    private record State(Engine engine, Device device, String version, String where, Availability availability) {
         static State unavailable(String reason) {
-            return new State(null, null, null, Availability.unavailable(reason));
+            return new State(null, null, null, null, Availability.unavailable(reason));
         }
     }
 
@@ -188,7 +191,7 @@ public final class DjlBackend implements Backend {
         } else {
             try {
                 Engine engine = PyTorchLoader.load(natives, cache != null ? cache : natives.resolve("djl-cache"), threads);
-                s = place(engine, choice, PyTorchLoader.flavor(natives));
+                s = place(engine, choice, PyTorchLoader.build(natives));
                 if (s.availability().isAvailable()) {
                     root = engine.newBaseManager(s.device());
                 }
@@ -200,34 +203,35 @@ public final class DjlBackend implements Backend {
         return s;
     }
 
-    /** The device {@code choice} asks for, on libtorch of {@code flavor}: a GPU is tried with one small array. */
-    private State place(Engine engine, DeviceChoice choice, String flavor) {
-        boolean cudaBuild = !"cpu".equals(flavor);
+    /** The device {@code choice} asks for, on libtorch {@code build}: a GPU is tried with one small array. */
+    private State place(Engine engine, DeviceChoice choice, PyTorchLoader.Build build) {
+        String version = build.version();
         return switch (choice) {
-            case DeviceChoice.Cpu _ -> onCpu(engine, "the CPU");
-            case DeviceChoice.Auto _ when !cudaBuild -> onCpu(engine, "the CPU");
+            case DeviceChoice.Cpu _ -> onCpu(engine, version, "the CPU");
+            case DeviceChoice.Auto _ when !build.cuda() -> onCpu(engine, version, "the CPU");
             case DeviceChoice.Auto _ -> {
                 String failure = gpuFailure(engine, 0);
-                yield failure == null ? onGpu(engine, 0)
-                        : onCpu(engine, "the CPU (libtorch is the CUDA build, but CUDA device 0 failed: " + failure + ")");
+                yield failure == null ? onGpu(engine, version, 0) : onCpu(engine, version,
+                        "the CPU (libtorch is a CUDA build, but CUDA device 0 failed: " + failure + ")");
             }
-            case DeviceChoice.Cuda c when !cudaBuild -> State.unavailable("CUDA device " + c.index()
+            case DeviceChoice.Cuda c when !build.cuda() -> State.unavailable("CUDA device " + c.index()
                     + " was asked for, but the libtorch in " + natives + " is the CPU build; point " + NATIVES_PROPERTY
-                    + " at the lib directory of libtorch " + PyTorchLoader.PYTORCH_VERSION + "+" + PyTorchLoader.CUDA_FLAVOR);
+                    + " at the lib directory of libtorch " + PyTorchLoader.PYTORCH_VERSION + "+" + PyTorchLoader.CUDA_FLAVOR
+                    + ", or of another CUDA build that holds " + PyTorchLoader.OWN_GLUE + " built for it");
             case DeviceChoice.Cuda c -> {
                 String failure = gpuFailure(engine, c.index());
-                yield failure == null ? onGpu(engine, c.index())
+                yield failure == null ? onGpu(engine, version, c.index())
                         : State.unavailable("CUDA device " + c.index() + " failed: " + failure);
             }
         };
     }
 
-    private static State onCpu(Engine engine, String where) {
-        return new State(engine, Device.cpu(), where, Availability.available());
+    private static State onCpu(Engine engine, String version, String where) {
+        return new State(engine, Device.cpu(), version, where, Availability.available());
     }
 
-    private static State onGpu(Engine engine, int index) {
-        return new State(engine, Device.gpu(index), "CUDA device " + index, Availability.available());
+    private static State onGpu(Engine engine, String version, int index) {
+        return new State(engine, Device.gpu(index), version, "CUDA device " + index, Availability.available());
     }
 
     /** Null when an array can be made on GPU {@code index} and read back, else what went wrong. */
@@ -267,11 +271,12 @@ public final class DjlBackend implements Backend {
 
     @Override
     public String description() {
-        String where = state().where();
-        if (where == null) {
-            where = "the CPU, or an NVIDIA GPU with a CUDA build of libtorch";
+        State s = state();
+        if (s.where() == null) {
+            return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + PyTorchLoader.PYTORCH_VERSION
+                    + " on the CPU, or an NVIDIA GPU with a CUDA build of libtorch";
         }
-        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + PyTorchLoader.PYTORCH_VERSION + " on " + where;
+        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + s.version() + " on " + s.where();
     }
 
     @Override

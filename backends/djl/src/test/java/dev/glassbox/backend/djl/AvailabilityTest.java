@@ -70,13 +70,14 @@ class AvailabilityTest {
         assumeTrue(Backends.unavailable() == null, Backends::unavailable);
         Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
         Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
-        assumeTrue("cpu".equals(flavor(natives)), "the natives under test are a CUDA build");
+        assumeTrue(!build(natives).cuda(), "the natives under test are a CUDA build");
         DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1");
         try {
             assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
                     cuda.description(), "unavailable: where it could run");
             assertEquals("unavailable: CUDA device 1 was asked for, but the libtorch in " + natives + " is the CPU build;"
-                    + " point glassbox.djl.natives at the lib directory of libtorch 2.7.1+cu128",
+                    + " point glassbox.djl.natives at the lib directory of libtorch 2.7.1+cu128, or of another CUDA build"
+                    + " that holds libdjl_torch.so built for it",
                     cuda.availability().toString());
         } finally {
             cuda.deactivate();
@@ -107,9 +108,9 @@ class AvailabilityTest {
         assertEquals(null, DjlBackend.natives(null, null, null));
     }
 
-    private static String flavor(Path natives) {
+    private static PyTorchLoader.Build build(Path natives) {
         try {
-            return PyTorchLoader.flavor(natives);
+            return PyTorchLoader.build(natives);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

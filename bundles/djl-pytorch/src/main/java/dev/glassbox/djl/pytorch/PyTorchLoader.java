@@ -21,8 +21,9 @@ import java.util.regex.Pattern;
 
 /**
  * Starts DJL's PyTorch engine offline from a directory that holds libtorch: the files of
- * {@code ai.djl.pytorch:pytorch-native-cpu}, unpacked at build time, or a CUDA build of
- * libtorch 2.7.1 that the user supplies ({@link #flavor}). Nothing is downloaded:
+ * {@code ai.djl.pytorch:pytorch-native-cpu}, unpacked at build time, a CUDA build of libtorch
+ * 2.7.1 that the user supplies, or a libtorch of another version beside JNI glue built for it
+ * ({@link #build}). Nothing is downloaded:
  *
  * <ul>
  *   <li>{@code PYTORCH_LIBRARY_PATH} (a system property, which DJL reads after the
@@ -30,7 +31,8 @@ import java.util.regex.Pattern;
  *       afterwards;</li>
  *   <li>the JNI glue ({@code libdjl_torch.so}) of {@code pytorch-jni} 2.7.1-0.35.1 does not
  *       carry DJL 0.36.0's version, so DJL would download another; it is copied from the
- *       embedded jar into the engine cache under the name DJL looks for first;</li>
+ *       embedded jar into the engine cache under the name DJL looks for there, unless the
+ *       libtorch directory holds glue of its own, which DJL looks for first;</li>
  *   <li>the engine is created from its provider directly (no ServiceLoader lookup), with the
  *       thread context class loader set to this bundle's class loader for DJL's own
  *       resource lookups.</li>
@@ -57,10 +59,26 @@ public final class PyTorchLoader {
     private static Path loadedFrom;
     /** The only CUDA flavor whose JNI glue {@code pytorch-jni} 2.7.1-0.35.1 carries. */
     public static final String CUDA_FLAVOR = "cu128";
+    /** JNI glue that a libtorch directory may hold, built for that libtorch; DJL loads it first. */
+    public static final String OWN_GLUE = System.mapLibraryName("djl_torch");
     /** A build's version as libtorch's {@code build-version} or torch's {@code version.py} state it. */
     private static final Pattern BUILD_VERSION = Pattern.compile("(\\d+\\.\\d+\\.\\d+)[^+\\s'\"]*(?:\\+(\\w+))?");
 
     private PyTorchLoader() {
+    }
+
+    /**
+     * What a libtorch directory holds.
+     *
+     * @param version the PyTorch version, such as {@code 2.7.1}
+     * @param flavor  DJL's name for the build: {@code cpu}, or {@code cu} and the CUDA version
+     * @param ownGlue whether the directory holds {@link #OWN_GLUE}, which DJL then loads
+     *                instead of the embedded glue
+     */
+    public record Build(String version, String flavor, boolean ownGlue) {
+        public boolean cuda() {
+            return !"cpu".equals(flavor);
+        }
     }
 
     /**
@@ -69,15 +87,15 @@ public final class PyTorchLoader {
      * @param threads  PyTorch's intra-op threads, 0 for its default
      */
     public static synchronized Engine load(Path libDir, Path cacheDir, int threads) throws IOException {
-        String flavor = flavor(libDir);
+        Build build = build(libDir);
         Path dir = libDir.toAbsolutePath().normalize();
         String environment = System.getenv(LIBRARY_PATH);
         if (environment != null && !environment.isBlank() && !Path.of(environment.trim()).toAbsolutePath().normalize().equals(dir)) {
             throw new IOException("the environment's " + LIBRARY_PATH + " (" + environment + "), which DJL reads first,"
                     + " is not " + dir + ": unset it or configure that directory");
         }
-        requireEnvironment("PYTORCH_FLAVOR", flavor, dir);
-        requireEnvironment("PYTORCH_VERSION", PYTORCH_VERSION, dir);
+        requireEnvironment("PYTORCH_FLAVOR", build.flavor(), dir);
+        requireEnvironment("PYTORCH_VERSION", build.version(), dir);
         if (loadedFrom != null && !loadedFrom.equals(dir)) {
             throw new IOException("libtorch from " + loadedFrom + " is already loaded in this JVM; native libraries"
                     + " load once per JVM: restart the runtime to use " + dir);
@@ -95,15 +113,17 @@ public final class PyTorchLoader {
         setIfAbsent("ai.djl.offline", "true");
         setIfAbsent("OPT_OUT_TRACKING", "true");
         // what the directory holds, not what a property may say: DJL finds the JNI glue by these
-        System.setProperty("PYTORCH_FLAVOR", flavor);
+        System.setProperty("PYTORCH_FLAVOR", build.flavor());
         if (threads > 0) {
             setIfAbsent("ai.djl.pytorch.num_threads", Integer.toString(threads));
         }
-        System.setProperty("PYTORCH_VERSION", PYTORCH_VERSION);
+        System.setProperty("PYTORCH_VERSION", build.version());
         setIfAbsent("DJL_CACHE_DIR", cacheDir.toString());
         setIfAbsent("ENGINE_CACHE_DIR", cacheDir.resolve("engines").toString());
-        installJniGlue(flavor);
-        if (!"cpu".equals(flavor)) {
+        if (!build.ownGlue()) {
+            installJniGlue(build.flavor());
+        }
+        if (build.cuda()) {
             setenvIfAbsent("NVIDIA_TF32_OVERRIDE", "0");
         }
         Thread thread = Thread.currentThread();
@@ -150,47 +170,62 @@ public final class PyTorchLoader {
     }
 
     /**
-     * Which build of libtorch {@code libDir} holds: {@code cpu}, or {@link #CUDA_FLAVOR} when
-     * {@code libtorch_cuda.so} is there. A CUDA build must say it is PyTorch
-     * {@value #PYTORCH_VERSION} for CUDA 12 in a version file: {@code build-version} in the
-     * directory or beside it (libtorch's archive has it beside {@code lib/}), or
-     * {@code version.py} beside it (a pip install's {@code torch/}). Only files are read;
-     * nothing is loaded.
+     * Which build of libtorch {@code libDir} holds, from its files alone (nothing is loaded).
+     * The version comes from a version file: {@code build-version} in the directory or beside it
+     * (libtorch's archive has it beside {@code lib/}), or {@code version.py} beside it (a pip
+     * install's {@code torch/}). A CUDA build ({@code libtorch_cuda.so} present) must have one.
+     * Without {@link #OWN_GLUE} in the directory, the embedded glue must fit: a CPU build
+     * without a version file is taken for {@value #PYTORCH_VERSION}, one with a version file
+     * must say so, and a CUDA build must be {@value #PYTORCH_VERSION} for CUDA 12
+     * ({@link #CUDA_FLAVOR}).
      *
-     * @throws IOException naming the directory, when there is no libtorch in it, or a CUDA build
-     *         is of another version or has no version file
+     * @throws IOException naming the directory, when there is no libtorch in it, or it is a
+     *         build that the embedded glue does not drive and it holds no glue of its own
      */
-    public static String flavor(Path libDir) throws IOException {
+    public static Build build(Path libDir) throws IOException {
         if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch")))) {
             throw new IOException("no libtorch in " + libDir);
         }
-        if (!Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch_cuda")))) {
-            return "cpu";
-        }
+        boolean cuda = Files.isRegularFile(libDir.resolve(System.mapLibraryName("torch_cuda")));
+        boolean ownGlue = Files.isRegularFile(libDir.resolve(OWN_GLUE))
+                || Files.isRegularFile(libDir.resolve(DJL_VERSION + "-" + OWN_GLUE));
         Path dir = libDir.toAbsolutePath();
         Path parent = dir.getParent() == null ? dir : dir.getParent();
-        for (Path versionFile : List.of(dir.resolve("build-version"), parent.resolve("build-version"),
+        Matcher version = null;
+        Path versionFile = null;
+        for (Path candidate : List.of(dir.resolve("build-version"), parent.resolve("build-version"),
                 parent.resolve("version.py"))) {
-            if (!Files.isRegularFile(versionFile)) {
-                continue;
+            if (Files.isRegularFile(candidate)) {
+                String text = Files.readString(candidate, StandardCharsets.UTF_8);
+                int at = text.indexOf("__version__");
+                version = BUILD_VERSION.matcher(at < 0 ? text : text.substring(at));
+                if (!version.find()) {
+                    throw new IOException("no version in " + candidate);
+                }
+                versionFile = candidate;
+                break;
             }
-            String text = Files.readString(versionFile, StandardCharsets.UTF_8);
-            int at = text.indexOf("__version__");
-            Matcher m = BUILD_VERSION.matcher(at < 0 ? text : text.substring(at));
-            if (!m.find()) {
-                throw new IOException("no version in " + versionFile);
-            }
-            String cuda = m.group(2);
-            if (!PYTORCH_VERSION.equals(m.group(1)) || cuda == null || !cuda.startsWith("cu12")) {
-                throw new IOException("the libtorch in " + libDir + " is " + m.group() + " (" + versionFile
-                        + "); this build's JNI glue drives PyTorch " + PYTORCH_VERSION + " for CUDA 12 ("
-                        + PYTORCH_VERSION + "+" + CUDA_FLAVOR + ") or the CPU");
-            }
-            return CUDA_FLAVOR;
         }
-        throw new IOException("the CUDA build of libtorch in " + libDir + " has no version file: copy libtorch's"
-                + " build-version into it (this build's JNI glue drives only PyTorch " + PYTORCH_VERSION
-                + " for CUDA 12)");
+        if (version == null) {
+            if (cuda) {
+                throw new IOException("the CUDA build of libtorch in " + libDir + " has no version file: copy libtorch's"
+                        + " build-version into it");
+            }
+            return new Build(PYTORCH_VERSION, "cpu", ownGlue);
+        }
+        String release = version.group(1);
+        String local = version.group(2);
+        if (ownGlue) {
+            return new Build(release, !cuda ? "cpu" : local != null && local.startsWith("cu") ? local : "cu", true);
+        }
+        boolean fits = PYTORCH_VERSION.equals(release) && (!cuda || local != null && local.startsWith("cu12"));
+        if (!fits) {
+            throw new IOException("the libtorch in " + libDir + " is " + version.group() + " (" + versionFile
+                    + "); the embedded JNI glue drives PyTorch " + PYTORCH_VERSION + " for CUDA 12 ("
+                    + PYTORCH_VERSION + "+" + CUDA_FLAVOR + ") or the CPU: build " + OWN_GLUE + " for this libtorch"
+                    + " into the directory (tools/build-djl-jni.sh)");
+        }
+        return new Build(PYTORCH_VERSION, cuda ? CUDA_FLAVOR : "cpu", false);
     }
 
     /** {@code setenv(name, value, 0)}: native libraries read the C environment, which Java cannot set. */

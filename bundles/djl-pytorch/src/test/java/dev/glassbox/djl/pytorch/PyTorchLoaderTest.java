@@ -36,9 +36,9 @@ class PyTorchLoaderTest {
     @Test
     void aDirectoryWithOnlyLibtorchIsTheCpuBuild(@TempDir Path tmp) throws IOException {
         Files.createFile(tmp.resolve(System.mapLibraryName("torch")));
-        assertEquals("cpu", PyTorchLoader.flavor(tmp));
+        assertEquals("cpu", flavor(tmp));
         Files.delete(tmp.resolve(System.mapLibraryName("torch")));
-        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(tmp)).getMessage()
+        assertTrue(assertThrows(IOException.class, () -> flavor(tmp)).getMessage()
                 .contains("no libtorch in " + tmp));
     }
 
@@ -46,20 +46,20 @@ class PyTorchLoaderTest {
     @Test
     void aCudaBuildIsCheckedByItsBuildVersion(@TempDir Path tmp) throws IOException {
         Path lib = cudaBuild(tmp.resolve("libtorch"));
-        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage()
+        assertTrue(assertThrows(IOException.class, () -> flavor(lib)).getMessage()
                 .contains("has no version file: copy libtorch's build-version into it"));
         Files.writeString(lib.resolve("build-version"), "2.7.1+cu128\n");
-        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "copied into the directory");
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, flavor(lib), "copied into the directory");
         Files.writeString(lib.resolve("build-version"), "2.8.0+cu128\n");
-        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage().contains("is 2.8.0+cu128 ("));
+        assertTrue(assertThrows(IOException.class, () -> flavor(lib)).getMessage().contains("is 2.8.0+cu128 ("));
         Files.delete(lib.resolve("build-version"));
         Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu128\n");
-        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib));
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, flavor(lib));
         Files.writeString(lib.resolveSibling("build-version"), "2.7.1+cu126\n");
-        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib), "CUDA 12 minor versions are compatible");
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, flavor(lib), "CUDA 12 minor versions are compatible");
         for (String other : new String[] {"2.8.0+cu128", "2.7.1+cu118", "2.7.1"}) {
             Files.writeString(lib.resolveSibling("build-version"), other + "\n");
-            IOException e = assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib), other);
+            IOException e = assertThrows(IOException.class, () -> flavor(lib), other);
             assertTrue(e.getMessage().contains("is " + other + " (") && e.getMessage().contains("PyTorch 2.7.1 for CUDA 12"),
                     e.getMessage());
         }
@@ -76,10 +76,39 @@ class PyTorchLoaderTest {
                 debug = False
                 cuda: Optional[str] = '12.8'
                 """);
-        assertEquals(PyTorchLoader.CUDA_FLAVOR, PyTorchLoader.flavor(lib));
+        assertEquals(PyTorchLoader.CUDA_FLAVOR, flavor(lib));
         Files.writeString(lib.resolveSibling("version.py"), "__version__ = '2.9.0+cu130'\ncuda = '13.0'\n");
-        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.flavor(lib)).getMessage()
+        assertTrue(assertThrows(IOException.class, () -> flavor(lib)).getMessage()
                 .contains("is 2.9.0+cu130 ("));
+    }
+
+    /**
+     * A libtorch of another version runs with JNI glue built for it in its directory (DJL
+     * loads that first), whatever its version; the embedded glue is then not installed.
+     */
+    @Test
+    void anotherVersionIsTakenWithGlueOfItsOwn(@TempDir Path tmp) throws IOException {
+        Path lib = cudaBuild(tmp.resolve("torch"));
+        Files.writeString(lib.resolveSibling("version.py"), "__version__ = '2.11.0+cu130'\ncuda = '13.0'\n");
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.build(lib)).getMessage()
+                .contains("build libdjl_torch.so for this libtorch into the directory (tools/build-djl-jni.sh)"));
+        Files.createFile(lib.resolve("libdjl_torch.so"));
+        assertEquals(new PyTorchLoader.Build("2.11.0", "cu130", true), PyTorchLoader.build(lib));
+        Files.delete(lib.resolve("libdjl_torch.so"));
+        Files.createFile(lib.resolve("0.36.0-libdjl_torch.so"));
+        assertEquals(new PyTorchLoader.Build("2.11.0", "cu130", true), PyTorchLoader.build(lib), "DJL's versioned name");
+        Files.delete(lib.resolve(System.mapLibraryName("torch_cuda")));
+        assertEquals(new PyTorchLoader.Build("2.11.0", "cpu", true), PyTorchLoader.build(lib));
+        Files.delete(lib.resolve("0.36.0-libdjl_torch.so"));
+        assertTrue(assertThrows(IOException.class, () -> PyTorchLoader.build(lib)).getMessage()
+                .contains("is 2.11.0+cu130 ("), "a CPU build of another version without glue");
+        Files.writeString(lib.resolveSibling("version.py"), "__version__ = '2.7.1+cpu'\n");
+        assertEquals(new PyTorchLoader.Build("2.7.1", "cpu", false), PyTorchLoader.build(lib));
+    }
+
+    /** The flavor DJL is told, as DjlBackend and DJL's LibUtils use it. */
+    private static String flavor(Path lib) throws IOException {
+        return PyTorchLoader.build(lib).flavor();
     }
 
     /** Where DJL 0.36.0's LibUtils looks for the glue of a libtorch directory: {@code <engines>/pytorch/<version>-<flavor>-<os>/}. */
