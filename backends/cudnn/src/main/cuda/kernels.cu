@@ -135,6 +135,26 @@ KERNEL(strided)(long long n, int op, float p, float q, Layout L, const float *a,
     }
 }
 
+/* The sum in double of op(a, b, c) over inner elements [first, last) (row-major) of one output. */
+DEVICE double sum_range(const Layout *inner, long long first, long long last, int op, float p, float q,
+                        const float *a, long long oa, const float *b, long long ob, const float *c, long long oc) {
+    double sum = 0;
+    for (long long j = first; j < last; j++) {
+        long long iy, ia, ib, ic;
+        offsets(inner, j, &iy, &ia, &ib, &ic);
+        sum += apply(op, p, q, a ? a[oa + ia] : 0.0f, b ? b[ob + ib] : 0.0f, c ? c[oc + ic] : 0.0f);
+    }
+    return sum;
+}
+
+DEVICE long long box_size(const Layout *L) {
+    long long m = 1;
+    for (int d = 0; d < L->rank; d++) {
+        m *= L->dims[d];
+    }
+    return m;
+}
+
 /*
  * Sums over axes: y[i] = scale * sum over the inner box of op(a, b, c), for each element i of
  * the outer box (n of them). Both layouts give operand strides; the outer one also the
@@ -142,18 +162,40 @@ KERNEL(strided)(long long n, int op, float p, float q, Layout L, const float *a,
  */
 KERNEL(reduce)(long long n, int op, float p, float q, float scale, Layout outer, Layout inner, const float *a,
                const float *b, const float *c, float *y) {
-    long long m = 1;
-    for (int d = 0; d < inner.rank; d++) {
-        m *= inner.dims[d];
+    long long m = box_size(&inner);
+    FOR_EACH(i, n) {
+        long long oy, oa, ob, oc;
+        offsets(&outer, i, &oy, &oa, &ob, &oc);
+        y[oy] = (float) (sum_range(&inner, 0, m, op, p, q, a, oa, b, ob, c, oc) * scale);
     }
+}
+
+/*
+ * reduce() in two passes, for few outputs over many elements (one thread each would leave the
+ * device idle): reduce_parts sums part t % parts of output t / parts, inner elements
+ * [part * chunk, part * chunk + chunk), into partial[t] (n = outputs * parts); reduce_join then
+ * sums each output's parts in order. In double and in a fixed order, whatever the grid.
+ */
+KERNEL(reduce_parts)(long long n, int parts, int chunk, int op, float p, float q, Layout outer, Layout inner,
+                     const float *a, const float *b, const float *c, double *partial) {
+    long long m = box_size(&inner);
+    FOR_EACH(t, n) {
+        long long oy, oa, ob, oc;
+        offsets(&outer, t / parts, &oy, &oa, &ob, &oc);
+        long long first = (t % parts) * (long long) chunk;
+        long long last = first + chunk < m ? first + chunk : m;
+        partial[t] = sum_range(&inner, first, last, op, p, q, a, oa, b, ob, c, oc);
+    }
+}
+
+/* y at output i of the outer layout = scale * the sum of partial[i * parts ...] in order (n outputs). */
+KERNEL(reduce_join)(long long n, int parts, float scale, Layout outer, const double *partial, float *y) {
     FOR_EACH(i, n) {
         long long oy, oa, ob, oc;
         offsets(&outer, i, &oy, &oa, &ob, &oc);
         double sum = 0;
-        for (long long j = 0; j < m; j++) {
-            long long iy, ia, ib, ic;
-            offsets(&inner, j, &iy, &ia, &ib, &ic);
-            sum += apply(op, p, q, a ? a[oa + ia] : 0.0f, b ? b[ob + ib] : 0.0f, c ? c[oc + ic] : 0.0f);
+        for (int k = 0; k < parts; k++) {
+            sum += partial[i * parts + k];
         }
         y[oy] = (float) (sum * scale);
     }

@@ -16,6 +16,11 @@ enum Kernel {
     /** {@code (int op, float p, float q, float scale, Layout outer, Layout inner, a, b, c, y)}. */
     REDUCE("reduce", Param.INT, Param.FLOAT, Param.FLOAT, Param.FLOAT, Param.layout(Layout.INTS),
             Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
+    /** {@code (int parts, int chunk, int op, float p, float q, Layout outer, Layout inner, a, b, c, double *partial)}. */
+    REDUCE_PARTS("reduce_parts", Param.INT, Param.INT, Param.INT, Param.FLOAT, Param.FLOAT, Param.layout(Layout.INTS),
+            Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
+    /** {@code (int parts, float scale, Layout outer, const double *partial, float *y)}. */
+    REDUCE_JOIN("reduce_join", Param.INT, Param.FLOAT, Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS),
     /** {@code (int adjoint, const int *index, const int *starts, float *x, float *y)}. */
     GATHER("gather", Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int kind, Pool, x, dy, out)}; Pool is 15 ints: h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, include_pad. */

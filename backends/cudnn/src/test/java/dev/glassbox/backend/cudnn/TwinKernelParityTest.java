@@ -100,6 +100,43 @@ class TwinKernelParityTest {
         }
     }
 
+    /**
+     * Sums of few outputs over many elements run in parts joined per output (DeviceKernels.sumOver):
+     * whole-tensor and per-channel sums, and a broadcast operand's gradient, against the Java
+     * backend; one thread per output where the outputs are many. The parts' buffer is freed.
+     */
+    @Test
+    void sumsOfFewOutputsOverManyElementsAreSplitIntoPartsAndMatchJava() {
+        Random r = new Random(11);
+        HostTensor x = BackendRun.random(r, 2, 3, 64, 64);
+        HostTensor bias = BackendRun.random(r, 1, 3, 1, 1);
+        HostTensor dy = BackendRun.random(r, 2, 3, 64, 64);
+        assertTrue(x.shape().size() / 3 >= DeviceKernels.SPLIT_AT, "the per-channel sums are split");
+        int before = twin.liveAllocations();
+        try (TensorScope ds = device.scope.child(); TensorScope js = java.scope.child()) {
+            for (List<Integer> axes : List.of(List.of(0, 1, 2, 3), List.of(0, 2, 3), List.of(3))) {
+                Op.ReduceSum sum = new Op.ReduceSum(axes, true);
+                HostTensor got = device.k.forward(sum, List.of(device.k.upload(x, ds)), ds).toHost();
+                HostTensor want = java.k.forward(sum, List.of(java.k.upload(x, js)), js).toHost();
+                assertEquals(want.shape(), got.shape());
+                for (int i = 0; i < want.data().length; i++) {
+                    assertEquals(want.data()[i], got.data()[i], 1e-6 * Math.abs(want.data()[i]), "sum over " + axes + " at " + i);
+                }
+            }
+            Op.Add add = new Op.Add();
+            List<Tensor> din = List.of(device.k.upload(x, ds), device.k.upload(bias, ds));
+            List<Tensor> jin = List.of(java.k.upload(x, js), java.k.upload(bias, js));
+            List<Tensor> got = device.k.inputGradients(add, din, device.k.forward(add, din, ds), device.k.upload(dy, ds), ds);
+            List<Tensor> want = java.k.inputGradients(add, jin, java.k.forward(add, jin, js), java.k.upload(dy, js), js);
+            float[] g = got.get(1).toHost().data();
+            float[] w = want.get(1).toHost().data();
+            for (int i = 0; i < w.length; i++) {
+                assertEquals(w[i], g[i], 1e-6 * Math.abs(w[i]), "the bias gradient at " + i);
+            }
+        }
+        assertEquals(before, twin.liveAllocations(), "the parts' buffer is freed");
+    }
+
     @Test
     void buffersAreFreedWithTheirScopeAndParametersWithTheModel() throws InterruptedException {
         Random r = new Random(3);

@@ -214,7 +214,7 @@ final class DjlKernels implements Kernels {
 
     @Override
     public Tensor scale(Tensor a, float factor, TensorScope scope) {
-        return unary("scale", a, scope, x -> x.mul(factor));
+        return unary("scale", a, scope, x -> x.mul(constant(factor)));
     }
 
     @Override
@@ -225,14 +225,15 @@ final class DjlKernels implements Kernels {
     @Override
     public Tensor clamp(Tensor a, float min, float max, TensorScope scope) {
         // an open side is no pass at all (max(x, -inf) and min(x, inf) are x, NaN included)
-        return unary("clamp", a, scope, x -> min == Float.NEGATIVE_INFINITY ? x.minimum(max)
-                : max == Float.POSITIVE_INFINITY ? x.maximum(min) : x.maximum(min).minimum(max));
+        return unary("clamp", a, scope, x -> min == Float.NEGATIVE_INFINITY ? x.minimum(constant(max))
+                : max == Float.POSITIVE_INFINITY ? x.maximum(constant(min))
+                : x.maximum(constant(min)).minimum(constant(max)));
     }
 
     @Override
     public Tensor positiveMask(Tensor a, TensorScope scope) {
         // float arithmetic, not a comparison: the engine's boolean tensors cost 4x to 10x an add here
-        return unary("positiveMask", a, scope, x -> x.maximum(0f).signi());
+        return unary("positiveMask", a, scope, x -> x.maximum(constant(0f)).signi());
     }
 
     /**
@@ -243,7 +244,8 @@ final class DjlKernels implements Kernels {
     @Override
     public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
         // in place on the temporary: two arrays made instead of five (IEEE addition commutes)
-        return unary("stabilize", z, scope, x -> x.sign().minimum(0f).muli(2 * eps).addi(eps).addi(x));
+        return unary("stabilize", z, scope,
+                x -> x.sign().minimum(constant(0f)).muli(constant(2 * eps)).addi(constant(eps)).addi(x));
     }
 
     /**
@@ -617,40 +619,42 @@ final class DjlKernels implements Kernels {
 
     private NDArray activation(Op.Activation op, NDArray x, NDManager tmp) {
         return switch (op) {
-            case Op.Relu _ -> x.maximum(0f);
-            case Op.LeakyRelu l -> NDArrays.where(x.gte(0f), x, x.mul(l.alpha()));
-            case Op.PRelu p -> NDArrays.where(x.gte(0f), x, x.mul(param(p.slope(), tmp)));
-            case Op.Elu e -> NDArrays.where(x.gt(0f), x, x.exp().sub(1f).mul(e.alpha()));
+            case Op.Relu _ -> x.maximum(constant(0f));
+            case Op.LeakyRelu l -> NDArrays.where(x.gte(constant(0f)), x, x.mul(constant(l.alpha())));
+            case Op.PRelu p -> NDArrays.where(x.gte(constant(0f)), x, x.mul(param(p.slope(), tmp)));
+            case Op.Elu e -> NDArrays.where(x.gt(constant(0f)), x, x.exp().sub(constant(1f)).mul(constant(e.alpha())));
             case Op.Sigmoid _ -> Activation.sigmoid(x);
             case Op.Tanh _ -> x.tanh();
-            case Op.HardSigmoid h -> x.mul(h.alpha()).add(h.beta()).maximum(0f).minimum(1f);
-            case Op.HardSwish _ -> x.mul(x.div(6f).add(0.5f).maximum(0f).minimum(1f));
-            case Op.Clip c -> x.maximum(c.min()).minimum(c.max());
+            case Op.HardSigmoid h -> x.mul(constant(h.alpha())).add(constant(h.beta())).maximum(constant(0f))
+                    .minimum(constant(1f));
+            case Op.HardSwish _ -> x.mul(x.div(constant(6f)).add(constant(0.5f)).maximum(constant(0f))
+                    .minimum(constant(1f)));
+            case Op.Clip c -> x.maximum(constant(c.min())).minimum(constant(c.max()));
         };
     }
 
     /** Derivatives as the Java backend defines them at the kinks. */
     private NDArray activationGradient(Op.Activation op, NDArray x, NDArray dy, NDManager tmp) {
         return switch (op) {
-            case Op.Relu _ -> dy.mul(x.maximum(0f).sign()); // [x > 0] without a boolean tensor
-            case Op.LeakyRelu l -> NDArrays.where(x.gt(0f), dy, dy.mul(l.alpha()));
-            case Op.PRelu p -> NDArrays.where(x.gt(0f), dy, dy.mul(param(p.slope(), tmp)));
-            case Op.Elu e -> NDArrays.where(x.gt(0f), dy, dy.mul(x.exp()).mul(e.alpha()));
+            case Op.Relu _ -> dy.mul(x.maximum(constant(0f)).sign()); // [x > 0] without a boolean tensor
+            case Op.LeakyRelu l -> NDArrays.where(x.gt(constant(0f)), dy, dy.mul(constant(l.alpha())));
+            case Op.PRelu p -> NDArrays.where(x.gt(constant(0f)), dy, dy.mul(param(p.slope(), tmp)));
+            case Op.Elu e -> NDArrays.where(x.gt(constant(0f)), dy, dy.mul(x.exp()).mul(constant(e.alpha())));
             case Op.Sigmoid _ -> {
                 NDArray s = Activation.sigmoid(x);
-                yield dy.mul(s).mul(s.neg().add(1f));
+                yield dy.mul(s).mul(s.neg().add(constant(1f)));
             }
             case Op.Tanh _ -> {
                 NDArray t = x.tanh();
-                yield dy.mul(t.mul(t).neg().add(1f));
+                yield dy.mul(t.mul(t).neg().add(constant(1f)));
             }
             case Op.HardSigmoid h -> {
-                NDArray z = x.mul(h.alpha()).add(h.beta());
-                yield dy.mul(h.alpha()).mul(mask(z.gt(0f))).mul(mask(z.lt(1f)));
+                NDArray z = x.mul(constant(h.alpha())).add(constant(h.beta()));
+                yield dy.mul(constant(h.alpha())).mul(mask(z.gt(constant(0f)))).mul(mask(z.lt(constant(1f))));
             }
-            case Op.HardSwish _ -> NDArrays.where(x.lt(-3f), dy.zerosLike(),
-                    NDArrays.where(x.gt(3f), dy, dy.mul(x.div(3f).add(0.5f))));
-            case Op.Clip c -> dy.mul(mask(x.gte(c.min()))).mul(mask(x.lte(c.max())));
+            case Op.HardSwish _ -> NDArrays.where(x.lt(constant(-3f)), dy.zerosLike(),
+                    NDArrays.where(x.gt(constant(3f)), dy, dy.mul(x.div(constant(3f)).add(constant(0.5f)))));
+            case Op.Clip c -> dy.mul(mask(x.gte(constant(c.min())))).mul(mask(x.lte(constant(c.max()))));
         };
     }
 
@@ -899,6 +903,15 @@ final class DjlKernels implements Kernels {
 
     private NDArray param(HostTensor host, NDManager tmp) {
         return view(weights.get(host), tmp);
+    }
+
+    /**
+     * {@code value} as a 0-dimensional array on the model's device, made once per model. DJL's
+     * overloads that take a number make that array on every call, a copy from the host that on
+     * CUDA waits for all queued work.
+     */
+    private NDArray constant(float value) {
+        return weights.constant(value);
     }
 
     /** A view of {@code a} owned by {@code tmp}: closing it leaves {@code a} alone. */

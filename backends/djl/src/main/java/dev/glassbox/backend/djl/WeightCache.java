@@ -7,6 +7,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.backend.support.ParameterCache;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
@@ -14,7 +15,7 @@ import java.util.function.UnaryOperator;
  * weakly: a graph's weights are uploaded once per prepared model, and the modified weights
  * an LRP rule passes (a new HostTensor per layer, made once) are uploaded on first use and
  * freed once the rule drops them. Arrays derived from a parameter (a transposed convolution's
- * rearranged kernel) are cached with it.
+ * rearranged kernel) are cached with it, and so are the scalar constants the kernels use.
  */
 final class WeightCache implements AutoCloseable {
     /** The key of the uploaded parameter itself among its arrays. */
@@ -22,6 +23,8 @@ final class WeightCache implements AutoCloseable {
 
     private final NDManager manager;
     private final ParameterCache<Map<String, NDArray>> arrays;
+    /** By the bits of the float, so that -0 and 0 (and NaNs) stay apart. */
+    private final Map<Integer, NDArray> constants = new ConcurrentHashMap<>();
 
     WeightCache(NDManager manager) {
         this.manager = manager;
@@ -65,6 +68,11 @@ final class WeightCache implements AutoCloseable {
         return a;
     }
 
+    /** {@code value} as a 0-dimensional float32 array (not to be closed or changed by the caller). */
+    NDArray constant(float value) {
+        return constants.computeIfAbsent(Float.floatToRawIntBits(value), bits -> manager.create(value));
+    }
+
     /** Number of parameters uploaded (for tests). */
     int size() {
         return arrays.size();
@@ -73,6 +81,7 @@ final class WeightCache implements AutoCloseable {
     @Override
     public synchronized void close() {
         arrays.close();
+        constants.clear();
         manager.close();
     }
 }
