@@ -177,7 +177,8 @@ final class DjlKernels implements Kernels {
                 case Op.Mul _ when shapes.get(0).equals(shapes.get(1)) -> List.of(dy.mul(x.get(1)), dy.mul(x.get(0)));
                 case Op.GlobalAvgPool _ -> {
                     Shape xs = shapes.get(0);
-                    yield List.of(dy.broadcast(djl(xs)).div((float) (xs.size() / ((long) xs.dim(0) * xs.dim(1)))));
+                    float area = (float) (xs.size() / ((long) xs.dim(0) * xs.dim(1)));
+                    yield List.of(dy.broadcast(djl(xs)).div(constant(area)));
                 }
                 case Op.MaxPool2d m when tiles(m, shapes.get(0), out) ->
                         List.of(tiledMaxPoolGradient(m, x.get(0), dy, shapes.get(0), out));
@@ -840,12 +841,12 @@ final class DjlKernels implements Kernels {
     }
 
     /** DJL's PyTorch mean takes one axis: a sum over the axes, divided by their extent. */
-    private static NDArray mean(NDArray x, Shape in, int[] axes, boolean keepDims) {
+    private NDArray mean(NDArray x, Shape in, int[] axes, boolean keepDims) {
         long count = 1;
         for (int a : axes) {
             count *= in.dim(a);
         }
-        return x.sum(axes, keepDims).div((float) count);
+        return x.sum(axes, keepDims).div(constant((float) count));
     }
 
     private static NDArray softmax(NDArray x, Shape in, int axis, boolean trailing, boolean log) {
