@@ -46,7 +46,6 @@ import org.osgi.util.tracker.ServiceTracker;
  */
 public final class GlassboxRuntime implements AutoCloseable {
 
-    /** Packages of the API; used when the API jar's manifest cannot be read (classes directory). */
     /** A bundle as listings show it. */
     public record BundleInfo(long id, String symbolicName, String version, String state) {
     }

@@ -67,7 +67,8 @@ final class DjlKernels implements Kernels {
     @Override
     public Tensor upload(HostTensor host, TensorScope scope) {
         DjlScope s = scope(scope);
-        NDArray a = s.manager().create(host.data().clone(), djl(host.shape()));
+        // DJL copies a heap array into a direct buffer of its own; a clone first was a third copy
+        NDArray a = s.manager().create(host.data(), djl(host.shape()));
         return s.adopt(host.shape(), a, "upload");
     }
 
