@@ -135,10 +135,10 @@ final class DjlKernels implements Kernels {
             collector.backward(view(r.graphOutput(), tmp).mul(dy).sum());
             NDArray grad = r.leaf().getGradient();
             grad.attach(tmp);
-            return grad.duplicate();
+            return grad;
         } finally {
             AUTOGRAD.unlock();
-            // the graph and the gradient it left are of no further use
+            // the graph is of no further use; the gradient, a tensor of its own (not a copy), outlives the leaf
             r.graphOutput().close();
             r.leaf().close();
         }
@@ -890,7 +890,7 @@ final class DjlKernels implements Kernels {
                 } catch (RuntimeException e) {
                     grad = null;
                 }
-                grads.add(grad == null ? leaf.zerosLike() : grad.duplicate());
+                grads.add(grad == null ? leaf.zerosLike() : grad); // a tensor of its own: outlives the leaf
             }
             for (NDArray grad : grads) {
                 grad.attach(tmp);
