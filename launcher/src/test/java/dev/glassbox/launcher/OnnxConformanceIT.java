@@ -549,9 +549,10 @@ class OnnxConformanceIT {
                 224x224 (its adaptive pooling exports only there) and `resnet18` at 224x224, opset 13 with a
                 dynamic batch axis. An export is reused while the script is unchanged. Each model runs on
                 every available backend at batch 1 and 3 and is compared with ONNX Runtime 1.21 (DJL 0.36
-                `onnxruntime-engine`, offline, test class path only). For resnet18 at 224x224 it also
-                measures `loadModel`'s wall time and the peak heap during the load. Results:
-                `launcher/target/torchvision-report.txt`.
+                `onnxruntime-engine`, offline, test class path only), and each backend's first predict (which
+                prepares the model on the backend) and the next one are timed against ONNX Runtime's. For
+                resnet18 at 224x224 it also measures `loadModel`'s wall time and the peak heap during the load.
+                Results: `launcher/target/torchvision-report.txt`.
 
                 ```sh
                 sudo apt-get install python3-torchvision
