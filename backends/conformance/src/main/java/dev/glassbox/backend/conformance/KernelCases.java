@@ -114,6 +114,11 @@ public final class KernelCases {
         cases.add(c("HardSwish", new Op.HardSwish(), r -> HostTensor.wrap(Shape.of(3, 40), scaled(random(r, 3, 40), 3f))));
         cases.add(c("Clip", new Op.Clip(-0.5f, 0.7f), x(3, 4, 5)));
         cases.add(c("Clip open below", new Op.Clip(Float.NEGATIVE_INFINITY, 0.3f), x(3, 4, 5)));
+        // at a bound the derivative is 1; with min above max every output is max and the derivative 0
+        cases.add(c("Clip at its bounds", new Op.Clip(-0.5f, 0.5f), r -> HostTensor.wrap(Shape.of(3, 40),
+                withValues(random(r, 3, 40), -0.5f, 0.5f))));
+        cases.add(c("Clip min above max", new Op.Clip(0.5f, -0.5f), r -> HostTensor.wrap(Shape.of(3, 40),
+                withValues(random(r, 3, 40), -0.5f, 0.5f))));
         cases.add(c("MaxPool2d 2x2", new Op.MaxPool2d(2, 2, geo(2, 0, 0, 0, 0, 1)), x(2, 3, 6, 7)));
         cases.add(c("MaxPool2d 2x2 tiling", new Op.MaxPool2d(2, 2, geo(2, 0, 0, 0, 0, 1)), x(2, 3, 6, 8)));
         // ReLU outputs tie at 0: the gradient goes to the first maximal cell of each window.
@@ -176,6 +181,18 @@ public final class KernelCases {
         float[] d = t.data();
         for (int i = 0; i < d.length; i++) {
             d[i] = Math.max(d[i], 0f);
+        }
+        return d;
+    }
+
+    /** {@code t}'s values with every third one {@code a} and every fifth one {@code b}. */
+    private static float[] withValues(HostTensor t, float a, float b) {
+        float[] d = t.data();
+        for (int i = 0; i < d.length; i += 3) {
+            d[i] = a;
+        }
+        for (int i = 1; i < d.length; i += 5) {
+            d[i] = b;
         }
         return d;
     }
