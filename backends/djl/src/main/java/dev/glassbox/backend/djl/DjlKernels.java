@@ -652,7 +652,8 @@ final class DjlKernels implements Kernels {
             }
             case Op.HardSigmoid h -> {
                 NDArray z = x.mul(constant(h.alpha())).add(constant(h.beta()));
-                yield dy.mul(constant(h.alpha())).mul(mask(z.gt(constant(0f)))).mul(mask(z.lt(constant(1f))));
+                // the products take the comparisons' booleans as they are: no float masks made first
+                yield dy.mul(constant(h.alpha())).mul(z.gt(constant(0f))).mul(z.lt(constant(1f)));
             }
             case Op.HardSwish _ -> NDArrays.where(x.lt(constant(-3f)), dy.zerosLike(),
                     NDArrays.where(x.gt(constant(3f)), dy, dy.mul(x.div(constant(3f)).add(constant(0.5f)))));
@@ -939,10 +940,6 @@ final class DjlKernels implements Kernels {
         java.util.Arrays.fill(dims, 1);
         dims[1] = v.getShape().get(0);
         return v.reshape(dims);
-    }
-
-    private static NDArray mask(NDArray condition) {
-        return condition.toType(DataType.FLOAT32, false);
     }
 
     private static int[] spatialAxes(Shape in) {
