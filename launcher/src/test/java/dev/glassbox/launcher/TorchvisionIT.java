@@ -179,22 +179,20 @@ class TorchvisionIT {
             report.add(String.format(Locale.ROOT, "%s: ONNX Runtime load %.0f ms", name, (System.nanoTime() - t0) / 1e6));
             for (int batch : batches) {
                 HostTensor input = firstItems(all, batch);
-                long t1 = System.nanoTime();
-                HostTensor expected = ort.run(input);
-                double ortMs = (System.nanoTime() - t1) / 1e6;
-                double ortAgainMs = millis(() -> ort.run(input));
+                Timed ortFirst = timed(() -> ort.run(input));
+                Timed ortNext = timed(() -> ort.run(input));
+                HostTensor expected = ortFirst.result();
                 for (String backend : backends) {
-                    long t2 = System.nanoTime();
-                    HostTensor actual = service.predict(graph, input, backend);
-                    double ms = (System.nanoTime() - t2) / 1e6;
                     // the first call also prepares the model on the backend (weights to the device)
-                    double againMs = millis(() -> service.predict(graph, input, backend));
+                    Timed first = timed(() -> service.predict(graph, input, backend));
+                    Timed next = timed(() -> service.predict(graph, input, backend));
+                    HostTensor actual = first.result();
                     Tolerance.Result r = Tolerance.compare(expected.shape().dims(), expected.data(),
                             actual.shape().dims(), actual.data());
                     String line = String.format(Locale.ROOT, "%s batch %d [%s]: %s %s (max|e| %.3g); predict, first"
                             + " call then the next: Glassbox %.0f then %.0f ms, ONNX Runtime %.0f then %.0f ms", name,
                             batch, backend, r.ok() ? "PASS" : "FAIL", r.ok() ? r.summary() : r.detail(),
-                            maxAbs(expected), ms, againMs, ortMs, ortAgainMs);
+                            maxAbs(expected), first.millis(), next.millis(), ortFirst.millis(), ortNext.millis());
                     System.out.println(line);
                     report.add(line);
                     if (!r.ok()) {
@@ -206,11 +204,14 @@ class TorchvisionIT {
         assertTrue(failures.isEmpty(), () -> String.join("\n", failures));
     }
 
-    /** Wall time of one call. */
-    private static double millis(Callable<HostTensor> call) throws Exception {
+    /** A call's result and its wall time. */
+    private record Timed(HostTensor result, double millis) {
+    }
+
+    private static Timed timed(Callable<HostTensor> call) throws Exception {
         long t0 = System.nanoTime();
-        call.call();
-        return (System.nanoTime() - t0) / 1e6;
+        HostTensor result = call.call();
+        return new Timed(result, (System.nanoTime() - t0) / 1e6);
     }
 
     static double maxAbs(HostTensor t) {
