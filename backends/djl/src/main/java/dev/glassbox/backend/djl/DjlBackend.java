@@ -30,7 +30,9 @@ import org.osgi.service.component.annotations.Deactivate;
  * <p>Settings, each from ConfigAdmin PID {@value #PID} (a file
  * {@code dev.glassbox.backend.djl.config} in the deploy directory), else the framework (or
  * system) property: {@code natives} ({@value #NATIVES_PROPERTY}), the directory holding
- * libtorch; {@code device} ({@value #DEVICE_PROPERTY}), see {@link DeviceChoice}. Without
+ * libtorch; {@code device} ({@value #DEVICE_PROPERTY}), see {@link DeviceChoice}; {@code trace}
+ * ({@value #TRACE_PROPERTY}), a directory for each request's operator trace, see
+ * {@link RequestTraces}. Without
  * {@code natives}: DJL's own {@code PYTORCH_LIBRARY_PATH} from the environment, else the
  * runtime's {@code native/pytorch/cu128/linux-x86_64} where a CUDA build was put, else the CPU
  * build unpacked at build time. A changed configuration makes a new instance (no
@@ -48,11 +50,14 @@ public final class DjlBackend implements Backend {
     static final String CACHE_PROPERTY = "glassbox.djl.cache";
     /** Framework (or system) property: {@code auto}, {@code cpu}, {@code cuda} or {@code cuda:N}. */
     static final String DEVICE_PROPERTY = "glassbox.djl.device";
+    /** Framework (or system) property: a directory to write each request's operator trace to. */
+    static final String TRACE_PROPERTY = "glassbox.djl.trace";
 
     private final Path natives;
     private final Path cache;
     private final int threads;
     private final String device;
+    private final Path traces;
     private volatile State state;
     private NDManager root;
 
@@ -69,23 +74,30 @@ public final class DjlBackend implements Backend {
     @Activate
     public DjlBackend(BundleContext context, Map<String, Object> config) {
         this(natives(context, config), resolve(context, CACHE_PROPERTY, "native/djl-cache"), threads(context),
-                setting(context, config, "device", DEVICE_PROPERTY, DeviceChoice.AUTO));
+                setting(context, config, "device", DEVICE_PROPERTY, DeviceChoice.AUTO),
+                optionalPath(setting(context, config, "trace", TRACE_PROPERTY, null)));
     }
 
     /** For tests and embedding without DS; call {@link #deactivate()} when done. */
     DjlBackend(Path natives, Path cache) {
-        this(natives, cache, 0, DeviceChoice.AUTO);
+        this(natives, cache, 0, DeviceChoice.AUTO, null);
     }
 
     /**
      * @param threads PyTorch's intra-op threads, 0 for its default (one per core)
      * @param device  as {@link DeviceChoice#parse} reads it
+     * @param traces  where each request's operator trace goes ({@link RequestTraces}), or null
      */
-    DjlBackend(Path natives, Path cache, int threads, String device) {
+    DjlBackend(Path natives, Path cache, int threads, String device, Path traces) {
         this.natives = natives;
         this.cache = cache;
         this.threads = threads;
         this.device = device;
+        this.traces = traces;
+    }
+
+    private static Path optionalPath(String value) {
+        return value == null ? null : Path.of(value);
     }
 
     /** The ConfigAdmin property {@code key}, else the framework property, else {@code fallback}. */
@@ -299,6 +311,7 @@ public final class DjlBackend implements Backend {
             models = root.newSubManager();
         }
         Engine engine = s.engine();
-        return new DjlPreparedModel(graph, models, weights -> new DjlKernels(engine, weights));
+        return new DjlPreparedModel(graph, models, weights -> new DjlKernels(engine, weights),
+                traces == null ? null : new RequestTraces(traces, s.device().isGpu()));
     }
 }

@@ -16,11 +16,14 @@ final class DjlPreparedModel implements PreparedModel {
     private final NDManager root;
     private final WeightCache weights;
     private final DjlKernels kernels;
+    private final RequestTraces traces;
     private volatile boolean closed;
 
-    DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory) {
+    /** @param traces where requests are traced, or null */
+    DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory, RequestTraces traces) {
         this.graph = graph;
         this.root = root;
+        this.traces = traces;
         this.weights = new WeightCache(root.newSubManager());
         this.kernels = factory.kernels(weights);
     }
@@ -40,7 +43,15 @@ final class DjlPreparedModel implements PreparedModel {
         if (closed) {
             throw new IllegalStateException("prepared model " + graph.name() + " is closed");
         }
-        return new DjlScope(null, root.newSubManager());
+        boolean traced = traces != null && traces.begin();
+        try {
+            return new DjlScope(null, root.newSubManager(), traced ? traces::end : null);
+        } catch (RuntimeException e) {
+            if (traced) {
+                traces.end();
+            }
+            throw e;
+        }
     }
 
     @Override

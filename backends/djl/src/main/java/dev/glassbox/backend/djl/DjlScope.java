@@ -14,10 +14,13 @@ import dev.glassbox.backend.support.OwningScope;
  */
 final class DjlScope extends OwningScope<DjlScope, DjlTensor> {
     private final NDManager manager;
+    private final Runnable afterClose;
 
-    DjlScope(DjlScope parent, NDManager manager) {
+    /** @param afterClose run once the scope is closed (a request's trace ends there), or null */
+    DjlScope(DjlScope parent, NDManager manager, Runnable afterClose) {
         super(parent);
         this.manager = manager;
+        this.afterClose = afterClose;
     }
 
     NDManager manager() {
@@ -51,7 +54,7 @@ final class DjlScope extends OwningScope<DjlScope, DjlTensor> {
 
     @Override
     protected DjlScope newChild() {
-        return new DjlScope(this, manager.newSubManager());
+        return new DjlScope(this, manager.newSubManager(), null);
     }
 
     @Override
@@ -61,6 +64,12 @@ final class DjlScope extends OwningScope<DjlScope, DjlTensor> {
 
     @Override
     protected void closed() {
-        manager.close();
+        try {
+            manager.close();
+        } finally {
+            if (afterClose != null) {
+                afterClose.run();
+            }
+        }
     }
 }

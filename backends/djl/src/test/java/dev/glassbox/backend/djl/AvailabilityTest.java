@@ -50,7 +50,7 @@ class AvailabilityTest {
     @Test
     void anUnknownDeviceIsNamedWithTheAcceptedForms(@TempDir Path tmp) {
         for (String device : new String[] {"tpu", "cuda:x", "cuda:-1"}) {
-            DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device);
+            DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device, null);
             try {
                 assertEquals("unavailable: unknown device '" + device + "' (glassbox.djl.device, or device in "
                         + "dev.glassbox.backend.djl): use auto, cpu, cuda or cuda:N", backend.availability().toString());
@@ -71,7 +71,7 @@ class AvailabilityTest {
         Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
         Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
         assumeTrue(!build(natives).cuda(), "the natives under test are a CUDA build");
-        DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1");
+        DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1", null);
         try {
             assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
                     cuda.description(), "unavailable: where it could run");
@@ -83,7 +83,7 @@ class AvailabilityTest {
             cuda.deactivate();
         }
         for (String device : new String[] {"cpu", "auto"}) {
-            DjlBackend backend = new DjlBackend(natives, cache, 0, device);
+            DjlBackend backend = new DjlBackend(natives, cache, 0, device, null);
             try {
                 assertTrue(backend.availability().isAvailable(), backend.availability().toString());
                 assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU", backend.description());
