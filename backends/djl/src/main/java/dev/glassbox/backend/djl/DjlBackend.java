@@ -57,7 +57,7 @@ public final class DjlBackend implements Backend {
     private final Path cache;
     private final int threads;
     private final String device;
-    private final Path traces;
+    private final RequestTraces traces;
     private volatile State state;
     private NDManager root;
 
@@ -93,7 +93,7 @@ public final class DjlBackend implements Backend {
         this.cache = cache;
         this.threads = threads;
         this.device = device;
-        this.traces = traces;
+        this.traces = traces == null ? null : new RequestTraces(traces);
     }
 
     private static Path optionalPath(String value) {
@@ -311,7 +311,6 @@ public final class DjlBackend implements Backend {
             models = root.newSubManager();
         }
         Engine engine = s.engine();
-        return new DjlPreparedModel(graph, models, weights -> new DjlKernels(engine, weights),
-                traces == null ? null : new RequestTraces(traces, s.device().isGpu()));
+        return new DjlPreparedModel(graph, models, weights -> new DjlKernels(engine, weights), traces);
     }
 }

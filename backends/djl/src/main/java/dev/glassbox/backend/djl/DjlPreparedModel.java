@@ -19,7 +19,7 @@ final class DjlPreparedModel implements PreparedModel {
     private final RequestTraces traces;
     private volatile boolean closed;
 
-    /** @param traces where requests are traced, or null */
+    /** @param traces the backend's request traces, or null */
     DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory, RequestTraces traces) {
         this.graph = graph;
         this.root = root;
@@ -43,7 +43,7 @@ final class DjlPreparedModel implements PreparedModel {
         if (closed) {
             throw new IllegalStateException("prepared model " + graph.name() + " is closed");
         }
-        boolean traced = traces != null && traces.begin();
+        boolean traced = traces != null && traces.begin(root.getDevice().isGpu());
         try {
             return new DjlScope(null, root.newSubManager(), traced ? traces::end : null);
         } catch (RuntimeException e) {

@@ -9,7 +9,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * PyTorch's operator trace of whole requests (a request is a root scope, from open to close),
+ * PyTorch's operator trace of whole requests, one instance per backend (a request is a root scope, from open to close),
  * each to the next file {@code djl-trace-N.json} of a directory, N counting from 1: where the
  * time of a forward pass or an explanation goes, operator by operator. The engine's profiler
  * is process-wide, so one request is traced at a time: one that opens while another is traced
@@ -17,21 +17,20 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class RequestTraces {
     private final Path dir;
-    private final boolean cuda;
     private final AtomicBoolean tracing = new AtomicBoolean();
     private final AtomicInteger written = new AtomicInteger();
 
-    /**
-     * @param dir  where the traces go (made when the first request is traced)
-     * @param cuda whether the engine runs on a GPU (CUDA events are then recorded too)
-     */
-    RequestTraces(Path dir, boolean cuda) {
+    /** @param dir where the traces go (made when the first request is traced) */
+    RequestTraces(Path dir) {
         this.dir = dir;
-        this.cuda = cuda;
     }
 
-    /** Starts tracing unless a trace is under way; true when the caller must {@link #end} it. */
-    boolean begin() {
+    /**
+     * Starts tracing unless a trace is under way; true when the caller must {@link #end} it.
+     *
+     * @param cuda whether the request runs on a GPU (CUDA events are then recorded too)
+     */
+    boolean begin(boolean cuda) {
         if (!tracing.compareAndSet(false, true)) {
             return false;
         }

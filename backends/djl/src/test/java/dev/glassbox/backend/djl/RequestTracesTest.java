@@ -45,16 +45,17 @@ class RequestTracesTest {
         Path dir = tmp.resolve("traces");
         DjlBackend backend = new DjlBackend(Path.of(System.getProperty("glassbox.djl.natives")),
                 Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", dir);
-        try (PreparedModel model = backend.prepare(CONV)) {
+        // one trace at a time and one numbering across the backend's prepared models
+        try (PreparedModel model = backend.prepare(CONV); PreparedModel other = backend.prepare(CONV)) {
             try (TensorScope first = model.openScope()) {
-                try (TensorScope overlapping = model.openScope()) {
-                    run(model, overlapping);
+                try (TensorScope overlapping = other.openScope()) {
+                    run(other, overlapping);
                 }
                 assertFalse(Files.exists(dir.resolve("djl-trace-1.json")), "written before its request ended");
                 run(model, first);
             }
-            try (TensorScope second = model.openScope()) {
-                run(model, second);
+            try (TensorScope second = other.openScope()) {
+                run(other, second);
             }
             try (var files = Files.list(dir)) {
                 assertEquals(List.of("djl-trace-1.json", "djl-trace-2.json"),
