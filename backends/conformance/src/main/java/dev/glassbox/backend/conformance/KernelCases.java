@@ -104,7 +104,7 @@ public final class KernelCases {
         cases.add(c("BatchNorm image", new Op.BatchNorm(p(13, 3), p(14, 3)), x(2, 3, 4, 5)));
         cases.add(c("BatchNorm rank 2", new Op.BatchNorm(p(15, 3), p(16, 3)), x(4, 3)));
         cases.add(c("Relu", new Op.Relu(), x(3, 4, 5)));
-        // the derivative is x > 0 ? dy : 0, so 0 at a NaN input (where a product with a mask is NaN)
+        // the derivative is x > 0 ? dy : 0, so 0 at a NaN input and at 0
         cases.add(c("Relu at NaN and zero", new Op.Relu(), r -> HostTensor.wrap(Shape.of(3, 40),
                 withValues(random(r, 3, 40), Float.NaN, 0f))));
         cases.add(c("LeakyRelu", new Op.LeakyRelu(0.1f), x(3, 4, 5)));

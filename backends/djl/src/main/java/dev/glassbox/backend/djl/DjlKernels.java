@@ -638,7 +638,7 @@ final class DjlKernels implements Kernels {
     /** Derivatives as the Java backend defines them at the kinks. */
     private NDArray activationGradient(Op.Activation op, NDArray x, NDArray dy, NDManager tmp) {
         return switch (op) {
-            // x > 0 ? dy : 0, as the Java backend: a product with a mask would give NaN for x NaN or dy infinite
+            // x > 0 ? dy : 0, as the Java backend: a product with a 0/1 mask is NaN where dy is infinite and x <= 0
             case Op.Relu _ -> NDArrays.where(x.gt(constant(0f)), dy, constant(0f));
             case Op.LeakyRelu l -> NDArrays.where(x.gt(constant(0f)), dy, dy.mul(constant(l.alpha())));
             case Op.PRelu p -> NDArrays.where(x.gt(constant(0f)), dy, dy.mul(param(p.slope(), tmp)));

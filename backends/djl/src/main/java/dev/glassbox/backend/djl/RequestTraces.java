@@ -9,11 +9,12 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * PyTorch's operator trace of whole requests, one instance per backend (a request is a root scope, from open to close),
+ * PyTorch's operator trace of whole requests (a request is a root scope, from open to close),
  * each to the next file {@code djl-trace-N.json} of a directory, N counting from 1: where the
  * time of a forward pass or an explanation goes, operator by operator. The engine's profiler
- * is process-wide, so one request is traced at a time: one that opens while another is traced
- * runs untraced, and its operators may show in that trace under their own thread id.
+ * is process-wide, so a backend has one of these for all its prepared models, and one request
+ * is traced at a time: one that opens while another is traced runs untraced, and its
+ * operators may show in that trace under their own thread id.
  */
 final class RequestTraces {
     private final Path dir;

@@ -30,6 +30,12 @@ class RequestTracesTest {
                     new Geometry2d(1, 1, 1, 1, 1, 1, 1, 1), 1), List.of("x"), "y"),
                     new Node("relu", new Op.Relu(), List.of("y"), "z")), List.of("z"));
 
+    /** A djl backend on the CPU with the natives under test, tracing into {@code dir}. */
+    private static DjlBackend tracingInto(Path dir) {
+        return new DjlBackend(Path.of(System.getProperty("glassbox.djl.natives")),
+                Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", dir);
+    }
+
     private static void run(PreparedModel model, TensorScope scope) {
         Tensor x = model.kernels().upload(HostTensor.zeros(Shape.of(1, 2, 5, 5)), scope);
         for (Node n : model.graph().nodes()) {
@@ -43,8 +49,7 @@ class RequestTracesTest {
             throws IOException {
         assumeTrue(Backends.unavailable() == null, Backends::unavailable);
         Path dir = tmp.resolve("traces");
-        DjlBackend backend = new DjlBackend(Path.of(System.getProperty("glassbox.djl.natives")),
-                Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", dir);
+        DjlBackend backend = tracingInto(dir);
         // one trace at a time and one numbering across the backend's prepared models
         try (PreparedModel model = backend.prepare(CONV); PreparedModel other = backend.prepare(CONV)) {
             try (TensorScope first = model.openScope()) {
@@ -76,8 +81,7 @@ class RequestTracesTest {
     void aTraceDirectoryThatCannotBeMadeFailsTheRequestWithItsName(@TempDir Path tmp) throws IOException {
         assumeTrue(Backends.unavailable() == null, Backends::unavailable);
         Path file = Files.writeString(tmp.resolve("a-file"), "not a directory");
-        DjlBackend backend = new DjlBackend(Path.of(System.getProperty("glassbox.djl.natives")),
-                Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", file.resolve("traces"));
+        DjlBackend backend = tracingInto(file.resolve("traces"));
         try (PreparedModel model = backend.prepare(CONV)) {
             IllegalStateException e = assertThrows(IllegalStateException.class, model::openScope);
             assertTrue(e.getMessage().startsWith("cannot trace the request into " + file.resolve("traces")),
