@@ -23,6 +23,7 @@ import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.support.Arguments;
 import dev.glassbox.backend.support.ElementwiseProgram;
+import dev.glassbox.djl.pytorch.Autograd;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
@@ -102,9 +103,9 @@ final class DjlKernels implements Kernels {
         NDArray leaf = input.array().stopGradient();
         leaf.attach(tmp);
         NDArray graphOutput;
-        try (GradientCollector collector = engine.newGradientCollector()) {
+        try (GradientCollector _ = engine.newGradientCollector()) {
             leaf.setRequiresGradient(true);
-            graphOutput = forward(op, List.of(view(leaf, tmp)), shapes, out, tmp);
+            graphOutput = forward(op, List.of(leaf), shapes, out, tmp); // the leaf itself: no view to back through
         }
         NDArray y = graphOutput.stopGradient();
         y.attach(tmp);
@@ -128,11 +129,14 @@ final class DjlKernels implements Kernels {
         };
     }
 
-    /** The VJP of a recorded output: one backward call through the graph its forward pass left. */
+    /**
+     * The VJP of a recorded output: one backward call through the graph its forward pass left,
+     * seeded with {@code dy} (no gradient mode needed: it records nothing).
+     */
     private NDArray replay(DjlTensor.Recording r, NDArray dy, NDManager tmp) {
         AUTOGRAD.lock();
-        try (GradientCollector collector = engine.newGradientCollector()) {
-            collector.backward(view(r.graphOutput(), tmp).mul(dy).sum());
+        try {
+            Autograd.backward(r.graphOutput(), dy);
             NDArray grad = r.leaf().getGradient();
             grad.attach(tmp);
             return grad;
@@ -875,7 +879,7 @@ final class DjlKernels implements Kernels {
      */
     private List<NDArray> autograd(List<NDArray> inputs, NDArray dy, Function<List<NDArray>, NDArray> f, NDManager tmp) {
         AUTOGRAD.lock();
-        try (GradientCollector collector = engine.newGradientCollector()) {
+        try (GradientCollector _ = engine.newGradientCollector()) {
             List<NDArray> leaves = new ArrayList<>(inputs.size());
             for (NDArray x : inputs) {
                 // a detached alias: a fresh leaf, cut from any graph x was recorded in
@@ -884,8 +888,7 @@ final class DjlKernels implements Kernels {
                 leaf.setRequiresGradient(true);
                 leaves.add(leaf);
             }
-            NDArray y = f.apply(leaves);
-            collector.backward(y.mul(dy).sum());
+            Autograd.backward(f.apply(leaves), dy);
             List<NDArray> grads = new ArrayList<>(leaves.size());
             for (NDArray leaf : leaves) {
                 NDArray grad;
