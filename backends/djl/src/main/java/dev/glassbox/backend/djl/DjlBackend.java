@@ -32,7 +32,11 @@ import org.osgi.service.component.annotations.Deactivate;
  * system) property: {@code natives} ({@value #NATIVES_PROPERTY}), the directory holding
  * libtorch; {@code device} ({@value #DEVICE_PROPERTY}), see {@link DeviceChoice}; {@code trace}
  * ({@value #TRACE_PROPERTY}), a directory for each request's operator trace, see
- * {@link RequestTraces}. Without
+ * {@link RequestTraces}; {@code elementwise} ({@value #ELEMENTWISE_PROPERTY}), how LRP's
+ * elementwise formulas ({@link dev.glassbox.api.backend.Kernels#evaluate}) run: {@code auto},
+ * one Java pass over memory on the CPU and one engine call per node on a GPU, or {@code script},
+ * each formula one TorchScript function ({@link ScriptedFormulas}) on any device, which
+ * PyTorch's fuser can compile into one CUDA kernel. Without
  * {@code natives}: DJL's own {@code PYTORCH_LIBRARY_PATH} from the environment, else the
  * runtime's {@code native/pytorch/cu128/linux-x86_64} where a CUDA build was put, else the CPU
  * build unpacked at build time. A changed configuration makes a new instance (no
@@ -52,12 +56,17 @@ public final class DjlBackend implements Backend {
     static final String DEVICE_PROPERTY = "glassbox.djl.device";
     /** Framework (or system) property: a directory to write each request's operator trace to. */
     static final String TRACE_PROPERTY = "glassbox.djl.trace";
+    /** Framework (or system) property: {@code auto} or {@code script}, how elementwise formulas run. */
+    static final String ELEMENTWISE_PROPERTY = "glassbox.djl.elementwise";
+    static final String ELEMENTWISE_AUTO = "auto";
+    static final String ELEMENTWISE_SCRIPT = "script";
 
     private final Path natives;
     private final Path cache;
     private final int threads;
     private final String device;
     private final RequestTraces traces;
+    private final String elementwise;
     private volatile State state;
     private NDManager root;
 
@@ -75,25 +84,29 @@ public final class DjlBackend implements Backend {
     public DjlBackend(BundleContext context, Map<String, Object> config) {
         this(natives(context, config), resolve(context, CACHE_PROPERTY, "native/djl-cache"), threads(context),
                 setting(context, config, "device", DEVICE_PROPERTY, DeviceChoice.AUTO),
-                optionalPath(setting(context, config, "trace", TRACE_PROPERTY, null)));
+                optionalPath(setting(context, config, "trace", TRACE_PROPERTY, null)),
+                setting(context, config, "elementwise", ELEMENTWISE_PROPERTY, ELEMENTWISE_AUTO));
     }
 
     /** For tests and embedding without DS; call {@link #deactivate()} when done. */
     DjlBackend(Path natives, Path cache) {
-        this(natives, cache, 0, DeviceChoice.AUTO, null);
+        this(natives, cache, 0, DeviceChoice.AUTO, null, ELEMENTWISE_AUTO);
     }
 
     /**
      * @param threads PyTorch's intra-op threads, 0 for its default (one per core)
      * @param device  as {@link DeviceChoice#parse} reads it
      * @param traces  where each request's operator trace goes ({@link RequestTraces}), or null
+     * @param elementwise {@value #ELEMENTWISE_AUTO} or {@value #ELEMENTWISE_SCRIPT}; another value
+     *                    makes the backend unavailable, saying why
      */
-    DjlBackend(Path natives, Path cache, int threads, String device, Path traces) {
+    DjlBackend(Path natives, Path cache, int threads, String device, Path traces, String elementwise) {
         this.natives = natives;
         this.cache = cache;
         this.threads = threads;
         this.device = device;
         this.traces = traces == null ? null : new RequestTraces(traces);
+        this.elementwise = elementwise;
     }
 
     private static Path optionalPath(String value) {
@@ -196,7 +209,10 @@ public final class DjlBackend implements Backend {
             state = s;
             return s;
         }
-        if (natives == null) {
+        if (!ELEMENTWISE_AUTO.equals(elementwise) && !ELEMENTWISE_SCRIPT.equals(elementwise)) {
+            s = State.unavailable("unknown elementwise '" + elementwise + "' (" + ELEMENTWISE_PROPERTY
+                    + ", or elementwise in " + PID + "): use " + ELEMENTWISE_AUTO + " or " + ELEMENTWISE_SCRIPT);
+        } else if (natives == null) {
             s = State.unavailable("no PyTorch natives configured (set " + NATIVES_PROPERTY + " or glassbox.home)");
         } else if (!Files.isDirectory(natives)) {
             s = State.unavailable("PyTorch natives not found in " + natives);
@@ -311,6 +327,8 @@ public final class DjlBackend implements Backend {
             models = root.newSubManager();
         }
         Engine engine = s.engine();
-        return new DjlPreparedModel(graph, models, weights -> new DjlKernels(engine, weights), traces);
+        boolean scripted = ELEMENTWISE_SCRIPT.equals(elementwise);
+        return new DjlPreparedModel(graph, models,
+                (weights, formulas) -> new DjlKernels(engine, weights, scripted ? formulas : null), traces);
     }
 }

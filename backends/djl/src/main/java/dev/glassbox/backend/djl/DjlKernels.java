@@ -52,15 +52,19 @@ final class DjlKernels implements Kernels {
 
     private final Engine engine;
     private final WeightCache weights;
+    /** Null: formulas run as one Java pass on the CPU, one engine call per node elsewhere. */
+    private final ScriptedFormulas formulas;
 
-    DjlKernels(Engine engine, WeightCache weights) {
+    /** @param formulas where {@link #evaluate} runs each formula as one TorchScript function, or null */
+    DjlKernels(Engine engine, WeightCache weights, ScriptedFormulas formulas) {
         this.engine = engine;
         this.weights = weights;
+        this.formulas = formulas;
     }
 
-    /** Makes the kernels of one prepared model (its own weight cache). */
+    /** Makes the kernels of one prepared model (its own weight cache and compiled formulas). */
     interface Factory {
-        DjlKernels kernels(WeightCache weights);
+        DjlKernels kernels(WeightCache weights, ScriptedFormulas formulas);
     }
 
     // ================================================================ Kernels
@@ -256,7 +260,8 @@ final class DjlKernels implements Kernels {
 
     /**
      * One pass over memory ({@link ElementwiseProgram}) on the arrays' own storage, instead of
-     * an engine call and an intermediate array per node (on CPU; elsewhere the default).
+     * an engine call and an intermediate array per node (on CPU; elsewhere the default). With
+     * {@code elementwise} {@code script}: one call of a TorchScript function, on any device.
      */
     @Override
     public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
@@ -266,6 +271,9 @@ final class DjlKernels implements Kernels {
         }
         List<DjlTensor> in = sameShapes("evaluate", inputs);
         ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
+        if (formulas != null) {
+            return scripted(expressions, in, s);
+        }
         if (!onCpu(in)) {
             return Kernels.super.evaluate(expressions, inputs, scope);
         }
@@ -292,11 +300,24 @@ final class DjlKernels implements Kernels {
         DjlScope s = scope(scope);
         List<DjlTensor> in = sameShapes("sum", inputs);
         ElementwiseProgram program = ElementwiseProgram.compile(List.of(expression), in.size());
-        if (!onCpu(in)) {
+        if (formulas != null || !onCpu(in)) {
             return Kernels.super.sum(expression, inputs, scope);
         }
         try (NDManager tmp = s.manager().newSubManager()) {
             return program.sum(in.get(0).shape().size(), memory(in, null, tmp));
+        }
+    }
+
+    /** {@code expressions} as one call of their compiled function. */
+    private List<Tensor> scripted(List<Elementwise> expressions, List<DjlTensor> in, DjlScope s) {
+        Shape shape = in.get(0).shape();
+        try (NDManager tmp = s.manager().newSubManager()) {
+            NDList results = formulas.function(expressions, in.size()).call(new NDList(views(in, tmp)));
+            List<Tensor> out = new ArrayList<>(results.size());
+            for (NDArray r : results) {
+                out.add(s.adopt(shape, r, "evaluate result"));
+            }
+            return List.copyOf(out);
         }
     }
 

@@ -7,14 +7,16 @@ import dev.glassbox.api.graph.Graph;
 import dev.glassbox.api.tensor.TensorScope;
 
 /**
- * A graph on the DJL backend: one NDManager per model, under which the weight cache and every
- * request scope live. Closing the model frees its weights; request scopes opened before stay
- * usable until their owners close them (they are sub-managers of their own root).
+ * A graph on the DJL backend: one NDManager per model, under which the weight cache, the
+ * compiled formulas and every request scope live. Closing the model frees its weights and
+ * formulas; request scopes opened before stay usable until their owners close them (they are
+ * sub-managers of their own root).
  */
 final class DjlPreparedModel implements PreparedModel {
     private final Graph graph;
     private final NDManager root;
     private final WeightCache weights;
+    private final ScriptedFormulas formulas;
     private final DjlKernels kernels;
     private final RequestTraces traces;
     private volatile boolean closed;
@@ -25,7 +27,8 @@ final class DjlPreparedModel implements PreparedModel {
         this.root = root;
         this.traces = traces;
         this.weights = new WeightCache(root.newSubManager());
-        this.kernels = factory.kernels(weights);
+        this.formulas = new ScriptedFormulas(root.newSubManager());
+        this.kernels = factory.kernels(weights, formulas);
     }
 
     @Override
@@ -64,11 +67,17 @@ final class DjlPreparedModel implements PreparedModel {
         return weights.size();
     }
 
+    /** Number of elementwise formulas compiled to TorchScript (for tests). */
+    int compiledFormulas() {
+        return formulas.size();
+    }
+
     @Override
     public void close() {
         if (!closed) {
             closed = true;
             weights.close();
+            formulas.close();
         }
     }
 }

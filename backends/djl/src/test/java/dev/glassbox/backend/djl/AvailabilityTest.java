@@ -48,9 +48,20 @@ class AvailabilityTest {
     }
 
     @Test
+    void anUnknownElementwiseModeIsNamedWithTheAcceptedOnes(@TempDir Path tmp) {
+        DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, DeviceChoice.AUTO, null, "fused");
+        try {
+            assertEquals("unavailable: unknown elementwise 'fused' (glassbox.djl.elementwise, or elementwise in "
+                    + "dev.glassbox.backend.djl): use auto or script", backend.availability().toString());
+        } finally {
+            backend.deactivate();
+        }
+    }
+
+    @Test
     void anUnknownDeviceIsNamedWithTheAcceptedForms(@TempDir Path tmp) {
         for (String device : new String[] {"tpu", "cuda:x", "cuda:-1"}) {
-            DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device, null);
+            DjlBackend backend = new DjlBackend(tmp, tmp.resolve("cache"), 0, device, null, DjlBackend.ELEMENTWISE_AUTO);
             try {
                 assertEquals("unavailable: unknown device '" + device + "' (glassbox.djl.device, or device in "
                         + "dev.glassbox.backend.djl): use auto, cpu, cuda or cuda:N", backend.availability().toString());
@@ -71,7 +82,7 @@ class AvailabilityTest {
         Path natives = Path.of(System.getProperty("glassbox.djl.natives"));
         Path cache = Path.of(System.getProperty("glassbox.djl.cache"));
         assumeTrue(!build(natives).cuda(), "the natives under test are a CUDA build");
-        DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1", null);
+        DjlBackend cuda = new DjlBackend(natives, cache, 0, "cuda:1", null, DjlBackend.ELEMENTWISE_AUTO);
         try {
             assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU, or an NVIDIA GPU with a CUDA build of libtorch",
                     cuda.description(), "unavailable: where it could run");
@@ -83,7 +94,7 @@ class AvailabilityTest {
             cuda.deactivate();
         }
         for (String device : new String[] {"cpu", "auto"}) {
-            DjlBackend backend = new DjlBackend(natives, cache, 0, device, null);
+            DjlBackend backend = new DjlBackend(natives, cache, 0, device, null, DjlBackend.ELEMENTWISE_AUTO);
             try {
                 assertTrue(backend.availability().isAvailable(), backend.availability().toString());
                 assertEquals("DJL 0.36.0 with PyTorch 2.7.1 on the CPU", backend.description());

@@ -10,6 +10,9 @@ import java.nio.file.Path;
  */
 final class Backends {
     static final DjlBackend DJL = new DjlBackend(path("glassbox.djl.natives"), path("glassbox.djl.cache"));
+    /** As {@link #DJL}, with each elementwise formula one TorchScript function, as on a GPU set to {@code script}. */
+    static final DjlBackend DJL_SCRIPTED = new DjlBackend(path("glassbox.djl.natives"), path("glassbox.djl.cache"), 0,
+            DeviceChoice.AUTO, null, DjlBackend.ELEMENTWISE_SCRIPT);
     static final JavaBackend JAVA = new JavaBackend(2);
 
     private Backends() {

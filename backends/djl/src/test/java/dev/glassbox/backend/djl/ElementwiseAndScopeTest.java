@@ -22,6 +22,8 @@ import java.util.Random;
 import java.util.function.BiFunction;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** The elementwise primitives against the Java backend, scopes and the weight cache. */
 class ElementwiseAndScopeTest {
@@ -88,13 +90,15 @@ class ElementwiseAndScopeTest {
     }
 
     /**
-     * One fused pass ({@link Kernels#evaluate}) against the engine's primitives called node by
-     * node on the same arrays, and against the Java backend's pass: equal values (signed zeros
-     * aside, which compare equal), NaN where the primitives give NaN. 1500 elements cross the
-     * pass's block boundaries; the special values cover NaN, infinities, signed zeros.
+     * One fused pass ({@link Kernels#evaluate}; with {@code script}, one TorchScript call) against
+     * the engine's primitives called node by node on the same arrays, and against the Java
+     * backend's pass: equal values (signed zeros aside, which compare equal), NaN where the
+     * primitives give NaN. 1500 elements cross the pass's block boundaries; the special values
+     * cover NaN, infinities, signed zeros.
      */
-    @Test
-    void evaluateEqualsThePrimitivesNodeByNode() {
+    @ParameterizedTest
+    @ValueSource(strings = {DjlBackend.ELEMENTWISE_AUTO, DjlBackend.ELEMENTWISE_SCRIPT})
+    void evaluateEqualsThePrimitivesNodeByNode(String elementwise) {
         Elementwise r = Elementwise.input(0);
         Elementwise o = Elementwise.input(1);
         Elementwise v = Elementwise.input(2);
@@ -104,7 +108,8 @@ class ElementwiseAndScopeTest {
         Elementwise sn = r.times(o.scaled(-1f).positiveMask())
                 .dividedBy(o.scaled(1 + g).minus(v).clamped(Float.NEGATIVE_INFINITY, -e));
         List<Elementwise> expressions = List.of(sp.plus(sn.scaled(1 + g)), sp.minus(sn),
-                r.minus(v).abs().dividedBy(o.stabilized(0.5f)), v);
+                r.minus(v).abs().dividedBy(o.stabilized(0.5f)), v, o.clamped(-0.5f, 0.25f).plus(v.clamped(1f, -1f)),
+                r.scaled(-0f).minus(o.scaled(0.1f)), v.clamped(Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY));
         Random rnd = new Random(11);
         float[] special = {0f, -0f, 1e-9f, -1e-9f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
         HostTensor[] in = new HostTensor[3];
@@ -115,7 +120,8 @@ class ElementwiseAndScopeTest {
             }
             in[i] = HostTensor.wrap(Shape.of(3, 500), d);
         }
-        try (BackendRun djl = new BackendRun(Backends.DJL); BackendRun java = new BackendRun(Backends.JAVA);
+        DjlBackend backend = DjlBackend.ELEMENTWISE_SCRIPT.equals(elementwise) ? Backends.DJL_SCRIPTED : Backends.DJL;
+        try (BackendRun djl = new BackendRun(backend); BackendRun java = new BackendRun(Backends.JAVA);
              TensorScope s = djl.scope.child(); TensorScope js = java.scope.child()) {
             Kernels k = djl.k;
             List<Tensor> x = List.of(k.upload(in[0], s), k.upload(in[1], s), k.upload(in[2], s));
@@ -128,7 +134,9 @@ class ElementwiseAndScopeTest {
             Tensor neg = k.divide(k.multiply(x.get(0), k.positiveMask(k.scale(x.get(1), -1f, s), s), s),
                     k.clamp(k.subtract(k.scale(x.get(1), 1 + g, s), x.get(2), s), Float.NEGATIVE_INFINITY, -e, s), s);
             List<Tensor> primitives = List.of(k.add(pos, k.scale(neg, 1 + g, s), s), k.subtract(pos, neg, s),
-                    k.divide(k.abs(k.subtract(x.get(0), x.get(2), s), s), k.stabilize(x.get(1), 0.5f, s), s), x.get(2));
+                    k.divide(k.abs(k.subtract(x.get(0), x.get(2), s), s), k.stabilize(x.get(1), 0.5f, s), s), x.get(2),
+                    k.add(k.clamp(x.get(1), -0.5f, 0.25f, s), k.clamp(x.get(2), 1f, -1f, s), s),
+                    k.subtract(k.scale(x.get(0), -0f, s), k.scale(x.get(1), 0.1f, s), s), x.get(2));
             for (int i = 0; i < expressions.size(); i++) {
                 float[] want = primitives.get(i).toHost().data();
                 float[] got = fused.get(i).toHost().data();
@@ -141,7 +149,9 @@ class ElementwiseAndScopeTest {
                             where + ": djl " + got[j] + ", java " + javaGot[j]);
                 }
             }
-            assertTrue(fused.get(3) != x.get(2), "a bare input is a new tensor");
+            assertTrue(fused.get(3) != x.get(2) && fused.get(6) != x.get(2), "a bare input is a new tensor");
+            assertEquals(DjlBackend.ELEMENTWISE_SCRIPT.equals(elementwise) ? 1 : 0,
+                    ((DjlPreparedModel) djl.model).compiledFormulas(), "one function for the expressions");
             // sum: the fused pass (double) against the engine's reduction of the evaluated values
             List<Tensor> finite = List.of(k.upload(random(rnd, 3, 500), s), k.upload(random(rnd, 3, 500), s));
             Elementwise magnitudes = r.minus(r.times(o.positiveMask())).abs();

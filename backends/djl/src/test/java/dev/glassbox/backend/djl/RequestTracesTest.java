@@ -33,7 +33,7 @@ class RequestTracesTest {
     /** A djl backend on the CPU with the natives under test, tracing into {@code dir}. */
     private static DjlBackend tracingInto(Path dir) {
         return new DjlBackend(Path.of(System.getProperty("glassbox.djl.natives")),
-                Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", dir);
+                Path.of(System.getProperty("glassbox.djl.cache")), 0, "cpu", dir, DjlBackend.ELEMENTWISE_AUTO);
     }
 
     private static void run(PreparedModel model, TensorScope scope) {
