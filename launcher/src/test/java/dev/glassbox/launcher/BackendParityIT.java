@@ -82,7 +82,9 @@ class BackendParityIT {
                 }
             }
         }
-        System.out.println("BackendParityIT: " + compared + " explanations compared with java on " + others);
+        System.out.println("BackendParityIT: " + compared + " explanations compared with java on "
+                + service.backends().stream().filter(b -> others.contains(b.id())).map(b -> b.id() + " (" + b.description() + ")")
+                .toList());
         assertTrue(failures.isEmpty(), failures.size() + " differ:\n" + String.join("\n", failures));
     }
 }

@@ -49,7 +49,10 @@ class NativeMemorySoakIT {
 
     static final Path MODEL = GlassboxIT.ROOT.resolve("models/fashion-mnist-cnn.onnx");
     static final Path STATUS = Path.of("/proc/self/status");
-    static final Path REPORT = TorchvisionIT.TARGET.resolve("native-memory-soak.txt");
+    /** {@code script} in the failsafe execution that runs djl's formulas as TorchScript functions. */
+    static final String ELEMENTWISE = System.getProperty("glassbox.djl.elementwise", "auto");
+    static final Path REPORT = TorchvisionIT.TARGET.resolve(ELEMENTWISE.equals("auto") ? "native-memory-soak.txt"
+            : "native-memory-soak-" + ELEMENTWISE + ".txt");
     static final int WARMUP = 300;
     static final int EXPLANATIONS = 3000;
     static final int SAMPLES = 10;
@@ -98,8 +101,8 @@ class NativeMemorySoakIT {
         long rssGrowth = peak(second, Sample::rss) - peak(first, Sample::rss);
         List<String> lines = new ArrayList<>();
         lines.add(String.format(Locale.ROOT, "# Native memory soak: %d explanations (gradient, lrp epsilon-plus-flat,"
-                + " integrated-gradients steps 4; demo model, batch 1-4, djl) after %d warm-up ones: %.1f s, %.1f ms each",
-                EXPLANATIONS, WARMUP, seconds, seconds * 1e3 / EXPLANATIONS));
+                + " integrated-gradients steps 4; demo model, batch 1-4, djl, elementwise %s) after %d warm-up ones:"
+                + " %.1f s, %.1f ms each", EXPLANATIONS, ELEMENTWISE, WARMUP, seconds, seconds * 1e3 / EXPLANATIONS));
         for (Sample s : samples) {
             lines.add(String.format(Locale.ROOT, "after %5d: malloc in use %.1f MB, VmRSS %.1f MB, Java heap committed"
                     + " %.1f MB", s.explanations(), s.mallocInUse() / 1e6, s.rss() / 1e6, s.heapCommitted() / 1e6));

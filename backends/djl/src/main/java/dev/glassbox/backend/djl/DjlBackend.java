@@ -304,7 +304,8 @@ public final class DjlBackend implements Backend {
             return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + PyTorchLoader.PYTORCH_VERSION
                     + " on the CPU, or an NVIDIA GPU with a CUDA build of libtorch";
         }
-        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + s.version() + " on " + s.where();
+        return "DJL " + PyTorchLoader.DJL_VERSION + " with PyTorch " + s.version() + " on " + s.where()
+                + (ELEMENTWISE_SCRIPT.equals(elementwise) ? ", elementwise formulas as TorchScript functions" : "");
     }
 
     @Override
