@@ -312,6 +312,48 @@ class ElementwiseAndScopeTest {
         }
     }
 
+    /** Scripted formulas compile once and run from several threads, on inputs of two shapes. */
+    @Test
+    void scriptedFormulasRunFromSeveralThreadsAtOnce() throws Exception {
+        Elementwise r = Elementwise.input(0);
+        Elementwise z = Elementwise.input(1);
+        List<Elementwise> formula = List.of(r.dividedBy(z.stabilized(1e-6f)), r.times(z.positiveMask()));
+        Random rnd = new Random(13);
+        List<HostTensor[]> inputs = List.of(new HostTensor[] {random(rnd, 2, 5), random(rnd, 2, 5)},
+                new HostTensor[] {random(rnd, 3, 4, 7), random(rnd, 3, 4, 7)});
+        List<float[][]> expected = new java.util.ArrayList<>();
+        try (BackendRun java = new BackendRun(Backends.JAVA); TensorScope js = java.scope.child()) {
+            for (HostTensor[] in : inputs) {
+                List<Tensor> out = java.k.evaluate(formula, java.upload(js, in), js);
+                expected.add(new float[][] {out.get(0).toHost().data(), out.get(1).toHost().data()});
+            }
+        }
+        try (BackendRun djl = new BackendRun(Backends.DJL_SCRIPTED)) {
+            var pool4 = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                List<java.util.concurrent.Future<?>> results = new java.util.ArrayList<>();
+                for (int i = 0; i < 32; i++) {
+                    int which = i % 2;
+                    results.add(pool4.submit(() -> {
+                        try (TensorScope s = djl.scope.child()) {
+                            List<Tensor> out = djl.k.evaluate(formula, djl.upload(s, inputs.get(which)), s);
+                            assertArrayEquals(expected.get(which)[0], out.get(0).toHost().data());
+                            assertArrayEquals(expected.get(which)[1], out.get(1).toHost().data());
+                        }
+                        return null;
+                    }));
+                }
+                for (var f : results) {
+                    f.get();
+                }
+            } finally {
+                pool4.shutdown();
+            }
+            assertEquals(1, ((DjlPreparedModel) djl.model).compiledFormulas());
+            assertEquals(0, djl.scope.liveTensors());
+        }
+    }
+
     @Test
     void modifiedParametersAreCachedByIdentity() {
         try (BackendRun djl = new BackendRun(Backends.DJL)) {
