@@ -62,6 +62,11 @@ class BackendParityIT {
             OnnxConformanceIT.skipUnless(false, "BackendParityIT: only the java backend is available ("
                     + service.backends().stream().map(b -> b.id() + ": " + b.availability()).toList() + ")");
         }
+        if ("script".equals(System.getProperty("glassbox.djl.elementwise"))) {
+            // the failsafe execution scripted-formulas: make sure djl took the setting
+            assertTrue(service.backends().stream().anyMatch(b -> b.id().equals("djl")
+                    && b.description().endsWith("elementwise formulas as TorchScript functions")), "djl is not scripted");
+        }
         List<String> failures = new ArrayList<>();
         int compared = 0;
         for (String name : MODELS) {

@@ -270,10 +270,10 @@ final class DjlKernels implements Kernels {
             return List.of();
         }
         List<DjlTensor> in = sameShapes("evaluate", inputs);
-        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
         if (formulas != null) {
             return scripted(expressions, in, s);
         }
+        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
         if (!onCpu(in)) {
             return Kernels.super.evaluate(expressions, inputs, scope);
         }
@@ -299,8 +299,11 @@ final class DjlKernels implements Kernels {
     public double sum(Elementwise expression, List<Tensor> inputs, TensorScope scope) {
         DjlScope s = scope(scope);
         List<DjlTensor> in = sameShapes("sum", inputs);
+        if (formulas != null) {
+            return Kernels.super.sum(expression, inputs, scope);
+        }
         ElementwiseProgram program = ElementwiseProgram.compile(List.of(expression), in.size());
-        if (formulas != null || !onCpu(in)) {
+        if (!onCpu(in)) {
             return Kernels.super.sum(expression, inputs, scope);
         }
         try (NDManager tmp = s.manager().newSubManager()) {
@@ -308,17 +311,27 @@ final class DjlKernels implements Kernels {
         }
     }
 
-    /** {@code expressions} as one call of their compiled function. */
+    /**
+     * {@code expressions} as one call of their compiled function, the constants passed as the
+     * cached 0-dimensional arrays. The results, made in the first input's manager, move straight
+     * into the scope: no views, as the call makes nothing else on the Java side.
+     */
     private List<Tensor> scripted(List<Elementwise> expressions, List<DjlTensor> in, DjlScope s) {
-        Shape shape = in.get(0).shape();
-        try (NDManager tmp = s.manager().newSubManager()) {
-            NDList results = formulas.function(expressions, in.size()).call(new NDList(views(in, tmp)));
-            List<Tensor> out = new ArrayList<>(results.size());
-            for (NDArray r : results) {
-                out.add(s.adopt(shape, r, "evaluate result"));
-            }
-            return List.copyOf(out);
+        ScriptedFormulas.Script script = formulas.script(expressions, in.size());
+        NDList arguments = new NDList(in.size() + script.constants().length);
+        for (DjlTensor t : in) {
+            arguments.add(t.array());
         }
+        for (float c : script.constants()) {
+            arguments.add(constant(c));
+        }
+        NDList results = formulas.function(script.shape()).call(arguments);
+        Shape shape = in.get(0).shape();
+        List<Tensor> out = new ArrayList<>(results.size());
+        for (NDArray r : results) {
+            out.add(s.adopt(shape, r, "evaluate result"));
+        }
+        return List.copyOf(out);
     }
 
     private static List<DjlTensor> sameShapes(String what, List<Tensor> inputs) {

@@ -33,11 +33,9 @@ public final class ScriptedFunction implements AutoCloseable {
     private static final String FORMAT_VERSION = "6\n";
 
     private final PtSymbolBlock module;
-    private final String source;
 
-    private ScriptedFunction(PtSymbolBlock module, String source) {
+    private ScriptedFunction(PtSymbolBlock module) {
         this.module = module;
-        this.source = source;
     }
 
     /**
@@ -66,7 +64,7 @@ public final class ScriptedFunction implements AutoCloseable {
         String source = code.toString();
         try {
             return new ScriptedFunction(JniUtils.loadModule((PtNDManager) manager,
-                    new ByteArrayInputStream(archive(source)), true, false), source);
+                    new ByteArrayInputStream(archive(source)), true, false));
         } catch (EngineException e) {
             throw new IllegalArgumentException("libtorch did not compile " + source + ": " + e.getMessage(), e);
         } catch (IOException e) {
@@ -81,11 +79,6 @@ public final class ScriptedFunction implements AutoCloseable {
     public NDList call(NDList inputs) {
         // isTrain: without it DJL runs the call in inference mode, whose tensors autograd refuses later
         return IValueUtils.forward(module, inputs, true);
-    }
-
-    /** The module's source, for messages. */
-    public String source() {
-        return source;
     }
 
     @Override
