@@ -328,8 +328,7 @@ public final class DjlBackend implements Backend {
             models = root.newSubManager();
         }
         Engine engine = s.engine();
-        boolean scripted = ELEMENTWISE_SCRIPT.equals(elementwise);
-        return new DjlPreparedModel(graph, models,
-                (weights, formulas) -> new DjlKernels(engine, weights, scripted ? formulas : null), traces);
+        return new DjlPreparedModel(graph, models, (weights, formulas) -> new DjlKernels(engine, weights, formulas),
+                traces, ELEMENTWISE_SCRIPT.equals(elementwise));
     }
 }

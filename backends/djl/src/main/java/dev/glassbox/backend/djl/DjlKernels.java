@@ -62,7 +62,7 @@ final class DjlKernels implements Kernels {
         this.formulas = formulas;
     }
 
-    /** Makes the kernels of one prepared model (its own weight cache and compiled formulas). */
+    /** Makes the kernels of one prepared model (its own weight cache, and compiled formulas or null). */
     interface Factory {
         DjlKernels kernels(WeightCache weights, ScriptedFormulas formulas);
     }

@@ -16,18 +16,22 @@ final class DjlPreparedModel implements PreparedModel {
     private final Graph graph;
     private final NDManager root;
     private final WeightCache weights;
+    /** Null unless formulas are scripted. */
     private final ScriptedFormulas formulas;
     private final DjlKernels kernels;
     private final RequestTraces traces;
     private volatile boolean closed;
 
-    /** @param traces the backend's request traces, or null */
-    DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory, RequestTraces traces) {
+    /**
+     * @param traces   the backend's request traces, or null
+     * @param scripted whether elementwise formulas run as TorchScript functions ({@link ScriptedFormulas})
+     */
+    DjlPreparedModel(Graph graph, NDManager root, DjlKernels.Factory factory, RequestTraces traces, boolean scripted) {
         this.graph = graph;
         this.root = root;
         this.traces = traces;
         this.weights = new WeightCache(root.newSubManager());
-        this.formulas = new ScriptedFormulas(root.newSubManager());
+        this.formulas = scripted ? new ScriptedFormulas(root.newSubManager()) : null;
         this.kernels = factory.kernels(weights, formulas);
     }
 
@@ -69,7 +73,7 @@ final class DjlPreparedModel implements PreparedModel {
 
     /** Number of elementwise formulas compiled to TorchScript (for tests). */
     int compiledFormulas() {
-        return formulas.size();
+        return formulas == null ? 0 : formulas.size();
     }
 
     @Override
@@ -77,7 +81,9 @@ final class DjlPreparedModel implements PreparedModel {
         if (!closed) {
             closed = true;
             weights.close();
-            formulas.close();
+            if (formulas != null) {
+                formulas.close();
+            }
         }
     }
 }
