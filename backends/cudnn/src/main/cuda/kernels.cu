@@ -37,7 +37,7 @@ enum {
     OP_PRELU_GRAD = 18, OP_ELU = 19, OP_ELU_GRAD = 20, OP_SIGMOID = 21, OP_SIGMOID_GRAD = 22,
     OP_TANH = 23, OP_TANH_GRAD = 24, OP_HARD_SIGMOID = 25, OP_HARD_SIGMOID_GRAD = 26,
     OP_HARD_SWISH = 27, OP_HARD_SWISH_GRAD = 28, OP_CLIP_GRAD = 29, OP_DIV_GRAD_A = 30,
-    OP_DIV_GRAD_B = 31
+    OP_DIV_GRAD_B = 31, OP_INPUT = 32
 };
 
 /*
@@ -198,6 +198,44 @@ KERNEL(reduce_join)(long long n, int parts, float scale, Layout outer, const dou
             sum += partial[i * parts + k];
         }
         y[oy] = (float) (sum * scale);
+    }
+}
+
+/*
+ * Several elementwise expressions over same-shaped inputs in one launch (Kernels#evaluate):
+ * the program lists the distinct nodes in evaluation order, each an apply() op over earlier
+ * nodes a and b, or OP_INPUT reading input a, and which nodes are the results. Each element's
+ * node values stay in the thread, so every input is read once and every result written once,
+ * where the primitives one by one would launch a kernel and write a tensor per node (and the
+ * launches, not the arithmetic, are what a batch-1 explanation waits for on a GPU).
+ */
+#define PROGRAM_NODES 32
+#define PROGRAM_INPUTS 4
+#define PROGRAM_RESULTS 4
+
+typedef struct {
+    int nodes;
+    int results;
+    int code[PROGRAM_NODES];
+    int a[PROGRAM_NODES];
+    int b[PROGRAM_NODES];                   /* a again for a unary op */
+    float p[PROGRAM_NODES];
+    float q[PROGRAM_NODES];
+    int result[PROGRAM_RESULTS];
+} Program;
+
+KERNEL(evaluate)(long long n, Program P, const float *x0, const float *x1, const float *x2, const float *x3,
+                 float *y0, float *y1, float *y2, float *y3) {
+    const float *x[PROGRAM_INPUTS] = {x0, x1, x2, x3};
+    float *y[PROGRAM_RESULTS] = {y0, y1, y2, y3};
+    FOR_EACH(i, n) {
+        float v[PROGRAM_NODES];
+        for (int k = 0; k < P.nodes; k++) {
+            v[k] = P.code[k] == OP_INPUT ? x[P.a[k]][i] : apply(P.code[k], P.p[k], P.q[k], v[P.a[k]], v[P.b[k]], 0.0f);
+        }
+        for (int r = 0; r < P.results; r++) {
+            y[r][i] = v[P.result[r]];
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 package dev.glassbox.backend.cudnn;
 
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
@@ -311,6 +312,41 @@ final class DeviceKernels implements Kernels {
     @Override
     public Tensor stabilize(Tensor z, float eps, TensorScope scope) {
         return elementwise("stabilize", Kernel.STABILIZE, eps, 0f, z, null, scope);
+    }
+
+    /**
+     * One launch of the {@code evaluate} kernel for all the expressions, instead of one per
+     * node, and no intermediate tensors; expressions larger than the kernel's program take the
+     * primitives.
+     */
+    @Override
+    public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
+        DeviceScope s = Arguments.scope(scope, DeviceScope.class, CudnnBackend.ID);
+        List<DeviceTensor> in = Arguments.tensors("evaluate", inputs, DeviceTensor.class, CudnnBackend.ID);
+        for (DeviceTensor t : in) {
+            Arguments.requireSameShape("evaluate", in.get(0), t);
+        }
+        int[] program = Program.of(expressions, in.size());
+        if (program == null) {
+            return Kernels.super.evaluate(expressions, inputs, scope);
+        }
+        if (expressions.isEmpty()) {
+            return List.of();
+        }
+        Shape shape = in.get(0).shape();
+        long[] x = new long[Program.MAX_INPUTS];
+        for (int i = 0; i < in.size(); i++) {
+            x[i] = in.get(i).address();
+        }
+        long[] y = new long[Program.MAX_RESULTS];
+        List<Tensor> results = new ArrayList<>(expressions.size());
+        for (int o = 0; o < expressions.size(); o++) {
+            DeviceTensor r = s.allocate(shape, "evaluate result");
+            y[o] = r.address();
+            results.add(r);
+        }
+        device.launch(Kernel.EVALUATE, shape.size(), program, x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]);
+        return List.copyOf(results);
     }
 
     private Tensor elementwise(String what, int code, float p, float q, Tensor a, Tensor b, TensorScope scope) {

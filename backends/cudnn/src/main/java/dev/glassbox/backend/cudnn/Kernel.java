@@ -21,6 +21,9 @@ enum Kernel {
             Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int parts, float scale, Layout outer, const double *partial, float *y)}. */
     REDUCE_JOIN("reduce_join", Param.INT, Param.FLOAT, Param.layout(Layout.INTS), Param.ADDRESS, Param.ADDRESS),
+    /** {@code (Program, x0, x1, x2, x3, y0, y1, y2, y3)}: inputs and results beyond the program's are 0. */
+    EVALUATE("evaluate", Param.layout(Program.INTS), Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS,
+            Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int adjoint, const int *index, const int *starts, float *x, float *y)}. */
     GATHER("gather", Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS),
     /** {@code (int kind, Pool, x, dy, out)}; Pool is 15 ints: h, w, oh, ow, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, include_pad. */
@@ -30,7 +33,7 @@ enum Kernel {
     /** {@code (int kind, int len, int inner, x, dy, out)}. */
     SOFTMAX("softmax", Param.INT, Param.INT, Param.INT, Param.ADDRESS, Param.ADDRESS, Param.ADDRESS);
 
-    // strided() and reduce() op codes
+    // strided(), reduce() and evaluate() op codes
     static final int COPY = 0;
     static final int FILL = 1;
     static final int ADD = 2;
@@ -63,6 +66,8 @@ enum Kernel {
     static final int CLIP_GRAD = 29;
     static final int DIV_GRAD_A = 30;
     static final int DIV_GRAD_B = 31;
+    /** evaluate() only: the node reads input {@code a}. */
+    static final int INPUT = 32;
     // pool2d kinds
     static final int MAX_FORWARD = 0;
     static final int MAX_BACKWARD = 1;

@@ -83,6 +83,9 @@ class KernelSourceTest {
         java.put("LOG_SOFTMAX", java.remove("LOG_SOFTMAX_FORWARD"));
         assertEquals(new java.util.TreeMap<>(source), new java.util.TreeMap<>(java));
         assertEquals(Layout.MAX_RANK, Integer.parseInt(find("#define MAX_RANK (\\d+)")));
+        assertEquals(Program.MAX_NODES, Integer.parseInt(find("#define PROGRAM_NODES (\\d+)")));
+        assertEquals(Program.MAX_INPUTS, Integer.parseInt(find("#define PROGRAM_INPUTS (\\d+)")));
+        assertEquals(Program.MAX_RESULTS, Integer.parseInt(find("#define PROGRAM_RESULTS (\\d+)")));
     }
 
     private static String find(String regex) throws IOException {

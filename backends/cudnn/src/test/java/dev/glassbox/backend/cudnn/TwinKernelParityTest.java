@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
@@ -11,6 +12,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.backend.conformance.ElementwiseCases;
 import dev.glassbox.backend.conformance.KernelCases;
 import dev.glassbox.backend.java.JavaBackend;
 import java.util.List;
@@ -97,6 +99,82 @@ class TwinKernelParityTest {
                 case POSITIVE_MASK -> k.positiveMask(a, s);
                 case STABILIZE -> k.stabilize(a, 1e-6f, s);
             };
+        }
+    }
+
+    /**
+     * {@link Kernels#evaluate} is one launch of the evaluate kernel, equal element by element to
+     * the primitives launched node by node and to the Java backend (NaN where they give NaN;
+     * the special values cover NaN, infinities and signed zeros); expressions beyond the
+     * kernel's program (more nodes, inputs or results) take the primitives, with the same values.
+     */
+    @Test
+    void evaluateIsOneLaunchEqualToThePrimitivesAndToJava() {
+        Elementwise r = Elementwise.input(0);
+        Elementwise o = Elementwise.input(1);
+        Elementwise chain = r;
+        for (int i = 0; i < Program.MAX_NODES; i++) {
+            chain = i % 2 == 0 ? chain.plus(o) : chain.scaled(0.5f);
+        }
+        Elementwise w = Elementwise.input(Program.MAX_INPUTS);
+        List<Elementwise> others = ElementwiseCases.otherPrimitives();
+        // two that fit the kernel's program, then too many nodes, inputs and results
+        List<List<Elementwise>> formulas = List.of(ElementwiseCases.gammaSeeds(),
+                others.subList(0, Program.MAX_RESULTS), List.of(chain), List.of(r.times(w).plus(o)), others);
+        HostTensor[] in = ElementwiseCases.inputs(new Random(11), Program.MAX_INPUTS + 1);
+        LaunchCounter counter = new LaunchCounter(twin);
+        int before = twin.liveAllocations();
+        try (BackendRun counted = new BackendRun(new DeviceBackend(counter));
+             TensorScope ds = counted.scope.child(); TensorScope js = java.scope.child()) {
+            List<Tensor> x = counted.upload(ds, in);
+            for (int f = 0; f < formulas.size(); f++) {
+                List<Elementwise> formula = formulas.get(f);
+                List<Tensor> inputs = f == 3 ? x : x.subList(0, 3);
+                int launches = counter.launches;
+                List<Tensor> fused = counted.k.evaluate(formula, inputs, ds);
+                int launched = counter.launches - launches;
+                if (f < 2) {
+                    assertEquals(1, launched, "one launch for the " + formula.size() + " expressions of formula " + f);
+                } else {
+                    assertTrue(launched > 1, "formula " + f + " is beyond the program: the primitives");
+                }
+                List<Tensor> onJava = java.k.evaluate(formula, java.upload(js, in).subList(0, inputs.size()), js);
+                for (int i = 0; i < formula.size(); i++) {
+                    float[] got = fused.get(i).toHost().data();
+                    String what = "formula " + f + ", expression " + i;
+                    ElementwiseCases.assertSameValues(what + " against the primitives",
+                            ElementwiseCases.byPrimitives(counted.k, formula.get(i), inputs, ds).toHost().data(), got);
+                    ElementwiseCases.assertSameValues(what + " against java", onJava.get(i).toHost().data(), got);
+                }
+            }
+            assertTrue(counted.k.evaluate(List.of(o), x.subList(0, 3), ds).get(0) != x.get(1),
+                    "a bare input is a new tensor");
+            IllegalArgumentException beyond = assertThrows(IllegalArgumentException.class,
+                    () -> counted.k.evaluate(List.of(w), x.subList(0, 2), ds));
+            assertTrue(beyond.getMessage().contains("input 4 of 2"), beyond.getMessage());
+            List<Tensor> mixed = List.of(x.get(0), counted.k.upload(BackendRun.random(new Random(1), 2, 3), ds));
+            assertThrows(IllegalArgumentException.class, () -> counted.k.evaluate(List.of(r.plus(o)), mixed, ds));
+        }
+        assertEquals(before, twin.liveAllocations(), "the results and temporaries are freed with their scope");
+    }
+
+    /** Counts kernel launches. */
+    private static final class LaunchCounter extends ForwardingDevice {
+        int launches;
+
+        LaunchCounter(Device device) {
+            super(device);
+        }
+
+        @Override
+        public void launch(Kernel kernel, long n, Object... args) {
+            launches++;
+            super.launch(kernel, n, args);
+        }
+
+        @Override
+        public void close() {
+            // the twin outlives the backends of this class
         }
     }
 

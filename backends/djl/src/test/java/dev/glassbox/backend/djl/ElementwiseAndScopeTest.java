@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.backend.conformance.ElementwiseCases;
 import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.backend.Kernels;
 import dev.glassbox.api.graph.Geometry2d;
@@ -17,6 +18,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Shape;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.function.BiFunction;
@@ -101,53 +103,23 @@ class ElementwiseAndScopeTest {
     void evaluateEqualsThePrimitivesNodeByNode(String elementwise) {
         Elementwise r = Elementwise.input(0);
         Elementwise o = Elementwise.input(1);
-        Elementwise v = Elementwise.input(2);
-        float g = 0.25f;
-        float e = 1e-6f;
-        Elementwise sp = r.times(o.positiveMask()).dividedBy(o.plus(v).clamped(e, Float.POSITIVE_INFINITY));
-        Elementwise sn = r.times(o.scaled(-1f).positiveMask())
-                .dividedBy(o.scaled(1 + g).minus(v).clamped(Float.NEGATIVE_INFINITY, -e));
-        List<Elementwise> expressions = List.of(sp.plus(sn.scaled(1 + g)), sp.minus(sn),
-                r.minus(v).abs().dividedBy(o.stabilized(0.5f)), v, o.clamped(-0.5f, 0.25f).plus(v.clamped(1f, -1f)),
-                r.scaled(-0f).minus(o.scaled(0.1f)), v.clamped(Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY));
+        List<Elementwise> expressions = new ArrayList<>(ElementwiseCases.gammaSeeds());
+        expressions.addAll(ElementwiseCases.otherPrimitives());
         Random rnd = new Random(11);
-        float[] special = {0f, -0f, 1e-9f, -1e-9f, Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
-        HostTensor[] in = new HostTensor[3];
-        for (int i = 0; i < in.length; i++) {
-            float[] d = random(rnd, 3, 500).data();
-            for (int j = 0; j < 40; j++) {
-                d[rnd.nextInt(d.length)] = special[rnd.nextInt(special.length)];
-            }
-            in[i] = HostTensor.wrap(Shape.of(3, 500), d);
-        }
+        HostTensor[] in = ElementwiseCases.inputs(rnd, 3);
         DjlBackend backend = DjlBackend.ELEMENTWISE_SCRIPT.equals(elementwise) ? Backends.DJL_SCRIPTED : Backends.DJL;
         try (BackendRun djl = new BackendRun(backend); BackendRun java = new BackendRun(Backends.JAVA);
              TensorScope s = djl.scope.child(); TensorScope js = java.scope.child()) {
             Kernels k = djl.k;
-            List<Tensor> x = List.of(k.upload(in[0], s), k.upload(in[1], s), k.upload(in[2], s));
+            List<Tensor> x = djl.upload(s, in);
             List<Tensor> fused = k.evaluate(expressions, x, s);
-            List<Tensor> onJava = java.k.evaluate(expressions, List.of(java.k.upload(in[0], js),
-                    java.k.upload(in[1], js), java.k.upload(in[2], js)), js);
-            // the same expressions, one engine call per node
-            Tensor pos = k.divide(k.multiply(x.get(0), k.positiveMask(x.get(1), s), s),
-                    k.clamp(k.add(x.get(1), x.get(2), s), e, Float.POSITIVE_INFINITY, s), s);
-            Tensor neg = k.divide(k.multiply(x.get(0), k.positiveMask(k.scale(x.get(1), -1f, s), s), s),
-                    k.clamp(k.subtract(k.scale(x.get(1), 1 + g, s), x.get(2), s), Float.NEGATIVE_INFINITY, -e, s), s);
-            List<Tensor> primitives = List.of(k.add(pos, k.scale(neg, 1 + g, s), s), k.subtract(pos, neg, s),
-                    k.divide(k.abs(k.subtract(x.get(0), x.get(2), s), s), k.stabilize(x.get(1), 0.5f, s), s), x.get(2),
-                    k.add(k.clamp(x.get(1), -0.5f, 0.25f, s), k.clamp(x.get(2), 1f, -1f, s), s),
-                    k.subtract(k.scale(x.get(0), -0f, s), k.scale(x.get(1), 0.1f, s), s), x.get(2));
+            List<Tensor> onJava = java.k.evaluate(expressions, java.upload(js, in), js);
             for (int i = 0; i < expressions.size(); i++) {
-                float[] want = primitives.get(i).toHost().data();
                 float[] got = fused.get(i).toHost().data();
-                float[] javaGot = onJava.get(i).toHost().data();
-                for (int j = 0; j < want.length; j++) {
-                    String where = "expression " + i + " element " + j;
-                    assertTrue(want[j] == got[j] || Float.isNaN(want[j]) && Float.isNaN(got[j]),
-                            where + ": fused " + got[j] + ", primitives " + want[j]);
-                    assertTrue(javaGot[j] == got[j] || Float.isNaN(javaGot[j]) && Float.isNaN(got[j]),
-                            where + ": djl " + got[j] + ", java " + javaGot[j]);
-                }
+                ElementwiseCases.assertSameValues("expression " + i + " against the engine's primitives",
+                        ElementwiseCases.byPrimitives(k, expressions.get(i), x, s).toHost().data(), got);
+                ElementwiseCases.assertSameValues("expression " + i + " against java", onJava.get(i).toHost().data(),
+                        got);
             }
             assertTrue(fused.get(3) != x.get(2) && fused.get(6) != x.get(2), "a bare input is a new tensor");
             assertEquals(DjlBackend.ELEMENTWISE_SCRIPT.equals(elementwise) ? 1 : 0,
@@ -159,7 +131,7 @@ class ElementwiseAndScopeTest {
                     k.evaluate(List.of(magnitudes), finite, s), s).toHost().data()[0];
             assertEquals(engine, k.sum(magnitudes, finite, s), 1e-5 * Math.abs(engine));
             assertEquals(0.0, k.sum(r.minus(r), finite, s));
-            assertTrue(Double.isNaN(k.sum(sp, x, s)), "a NaN makes the sum NaN");
+            assertTrue(Double.isNaN(k.sum(expressions.get(0), x, s)), "a NaN makes the sum NaN");
             assertThrows(IllegalArgumentException.class, () -> k.sum(Elementwise.input(3), x, s));
             assertThrows(IllegalArgumentException.class, () -> k.evaluate(List.of(Elementwise.input(3)), x, s));
             assertThrows(IllegalArgumentException.class,

@@ -87,6 +87,26 @@ public final class ElementwiseProgram {
         return outputs.length;
     }
 
+    /** Number of distinct nodes, inputs included: what a backend that runs the program its own way walks. */
+    public int nodeCount() {
+        return nodes.length;
+    }
+
+    /** Node {@code i}; its operands are earlier nodes. */
+    public Elementwise node(int i) {
+        return nodes[i];
+    }
+
+    /** The nodes that are node {@code i}'s operands, in the order of its record's components. */
+    public int[] operands(int i) {
+        return operands[i].clone();
+    }
+
+    /** The node whose values are result {@code o}. */
+    public int output(int o) {
+        return outputs[o];
+    }
+
     /** Evaluates every expression at elements {@code [0, size)}. */
     public void run(long size, Memory memory) {
         float[][] values = new float[nodes.length][BLOCK];
