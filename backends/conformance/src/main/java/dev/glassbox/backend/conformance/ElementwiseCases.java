@@ -65,6 +65,25 @@ public final class ElementwiseCases {
         return in;
     }
 
+    /**
+     * {@code run}'s {@link Kernels#evaluate} of {@code formula} over {@code in} equals, element
+     * by element, the same backend's primitives called node by node and the Java backend's
+     * evaluate ({@code java}).
+     */
+    public static void assertExact(BackendRun run, BackendRun java, List<Elementwise> formula, HostTensor... in) {
+        try (TensorScope s = run.scope.child(); TensorScope js = java.scope.child()) {
+            List<Tensor> x = run.upload(s, in);
+            List<Tensor> fused = run.k.evaluate(formula, x, s);
+            List<Tensor> onJava = java.k.evaluate(formula, java.upload(js, in), js);
+            for (int i = 0; i < formula.size(); i++) {
+                float[] got = fused.get(i).toHost().data();
+                assertSameValues("expression " + i + " against the primitives",
+                        byPrimitives(run.k, formula.get(i), x, s).toHost().data(), got);
+                assertSameValues("expression " + i + " against java", onJava.get(i).toHost().data(), got);
+            }
+        }
+    }
+
     /** {@code e} by {@code k}'s primitives, one call per node (a bare input as itself). */
     public static Tensor byPrimitives(Kernels k, Elementwise e, List<Tensor> x, TensorScope s) {
         return switch (e) {

@@ -13,6 +13,7 @@ import dev.glassbox.api.tensor.HostTensor;
 import dev.glassbox.api.tensor.Tensor;
 import dev.glassbox.api.tensor.TensorScope;
 import dev.glassbox.backend.conformance.BackendRun;
+import dev.glassbox.backend.conformance.ElementwiseCases;
 import dev.glassbox.backend.conformance.KernelCases;
 import dev.glassbox.backend.java.JavaBackend;
 import java.nio.file.Path;
@@ -69,6 +70,21 @@ class GpuBackendTest {
             cudnn.close();
             java.close();
         })));
+    }
+
+    /**
+     * The evaluate kernel's PTX, with no fused multiply-adds: the same bits as the primitives'
+     * kernels and the Java backend.
+     */
+    @Test
+    void evaluateOnTheGpuIsExact() {
+        HostTensor[] in = ElementwiseCases.inputs(new Random(13), 3);
+        try (BackendRun cudnn = new BackendRun(new DeviceBackend(gpu()));
+             BackendRun java = new BackendRun(new JavaBackend(1))) {
+            ElementwiseCases.assertExact(cudnn, java, ElementwiseCases.gammaSeeds(), in);
+            ElementwiseCases.assertExact(cudnn, java, ElementwiseCases.otherPrimitives().subList(0, Program.MAX_RESULTS),
+                    in);
+        }
     }
 
     /** No atomics and deterministic cuDNN algorithms: the same request gives the same bits twice. */
