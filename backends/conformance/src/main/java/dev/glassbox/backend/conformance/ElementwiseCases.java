@@ -19,8 +19,8 @@ import java.util.Random;
 public final class ElementwiseCases {
     private static final float GAMMA = 0.25f;
     private static final float EPS = 1e-6f;
-    private static final float[] SPECIAL = {0f, -0f, 1e-9f, -1e-9f, Float.NaN, Float.POSITIVE_INFINITY,
-            Float.NEGATIVE_INFINITY, 2f};
+    private static final float[] SPECIAL = {0f, -0f, 1e-9f, -1e-9f, Float.MIN_VALUE, -1e-40f, Float.NaN,
+            Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, 2f};
 
     private ElementwiseCases() {
     }
@@ -51,7 +51,7 @@ public final class ElementwiseCases {
 
     /**
      * {@code count} inputs of 3 x 500 floats (more than a block of a pass), standard normal with
-     * 40 special values each: NaN, infinities, signed zeros, tiny values.
+     * 40 special values each: NaN, infinities, signed zeros, tiny and subnormal values.
      */
     public static HostTensor[] inputs(Random r, int count) {
         HostTensor[] in = new HostTensor[count];

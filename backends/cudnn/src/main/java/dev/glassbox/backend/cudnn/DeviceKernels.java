@@ -316,8 +316,8 @@ final class DeviceKernels implements Kernels {
 
     /**
      * One launch of the {@code evaluate} kernel for all the expressions, instead of one per
-     * node, and no intermediate tensors; expressions larger than the kernel's program take the
-     * primitives.
+     * node, and no intermediate tensors; expressions beyond the kernel's program (more nodes,
+     * inputs read or results) take the primitives.
      */
     @Override
     public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
@@ -326,7 +326,7 @@ final class DeviceKernels implements Kernels {
         for (DeviceTensor t : in) {
             Arguments.requireSameShape("evaluate", in.get(0), t);
         }
-        int[] program = Program.of(expressions, in.size());
+        Program program = Program.of(expressions, in.size());
         if (program == null) {
             return Kernels.super.evaluate(expressions, inputs, scope);
         }
@@ -335,8 +335,8 @@ final class DeviceKernels implements Kernels {
         }
         Shape shape = in.get(0).shape();
         long[] x = new long[Program.MAX_INPUTS];
-        for (int i = 0; i < in.size(); i++) {
-            x[i] = in.get(i).address();
+        for (int slot = 0; slot < program.inputs().length; slot++) {
+            x[slot] = in.get(program.inputs()[slot]).address();
         }
         long[] y = new long[Program.MAX_RESULTS];
         List<Tensor> results = new ArrayList<>(expressions.size());
@@ -345,7 +345,7 @@ final class DeviceKernels implements Kernels {
             y[o] = r.address();
             results.add(r);
         }
-        device.launch(Kernel.EVALUATE, shape.size(), program, x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]);
+        device.launch(Kernel.EVALUATE, shape.size(), program.struct(), x[0], x[1], x[2], x[3], y[0], y[1], y[2], y[3]);
         return List.copyOf(results);
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.glassbox.api.backend.Availability;
+import dev.glassbox.api.backend.Elementwise;
 import dev.glassbox.api.graph.Geometry2d;
 import dev.glassbox.api.graph.Op;
 import dev.glassbox.api.tensor.HostTensor;
@@ -73,17 +74,25 @@ class GpuBackendTest {
     }
 
     /**
-     * The evaluate kernel's PTX, with no fused multiply-adds: the same bits as the primitives'
-     * kernels and the Java backend.
+     * The evaluate kernel's PTX, with no fused multiply-adds: one launch per formula, and the
+     * same bits as the primitives' kernels and the Java backend.
      */
     @Test
-    void evaluateOnTheGpuIsExact() {
+    void evaluateOnTheGpuIsOneLaunchAndExact() {
         HostTensor[] in = ElementwiseCases.inputs(new Random(13), 3);
-        try (BackendRun cudnn = new BackendRun(new DeviceBackend(gpu()));
+        LaunchCounter counter = new LaunchCounter(gpu());
+        try (BackendRun cudnn = new BackendRun(new DeviceBackend(counter));
              BackendRun java = new BackendRun(new JavaBackend(1))) {
-            ElementwiseCases.assertExact(cudnn, java, ElementwiseCases.gammaSeeds(), in);
-            ElementwiseCases.assertExact(cudnn, java, ElementwiseCases.otherPrimitives().subList(0, Program.MAX_RESULTS),
-                    in);
+            for (List<Elementwise> formula : List.of(ElementwiseCases.gammaSeeds(),
+                    ElementwiseCases.otherPrimitives().subList(0, Program.MAX_RESULTS))) {
+                try (TensorScope s = cudnn.scope.child()) {
+                    List<Tensor> x = cudnn.upload(s, in);
+                    int launches = counter.launches();
+                    cudnn.k.evaluate(formula, x, s);
+                    assertEquals(1, counter.launches() - launches, "one launch");
+                }
+                ElementwiseCases.assertExact(cudnn, java, formula, in);
+            }
         }
     }
 

@@ -113,15 +113,18 @@ class TwinKernelParityTest {
     void evaluateIsOneLaunchEqualToThePrimitivesAndToJava() {
         Elementwise r = Elementwise.input(0);
         Elementwise o = Elementwise.input(1);
-        Elementwise chain = r;
-        for (int i = 0; i < Program.MAX_NODES; i++) {
-            chain = i % 2 == 0 ? chain.plus(o) : chain.scaled(0.5f);
-        }
+        Elementwise v = Elementwise.input(2);
+        Elementwise u = Elementwise.input(3);
         Elementwise w = Elementwise.input(Program.MAX_INPUTS);
         List<Elementwise> others = ElementwiseCases.otherPrimitives();
-        // two that fit the kernel's program, then too many nodes, inputs and results
-        List<List<Elementwise>> formulas = List.of(ElementwiseCases.gammaSeeds(),
-                others.subList(0, Program.MAX_RESULTS), List.of(chain), List.of(r.times(w).plus(o)), others);
+        // formulas and the inputs they are given: those that fit the kernel's program first
+        // (up to its node, input and result counts), then too many nodes, inputs read and results
+        List<List<Elementwise>> formulas = List.of(ElementwiseCases.gammaSeeds(), others.subList(0, Program.MAX_RESULTS),
+                List.of(others.get(Program.MAX_RESULTS), u.minus(r.times(v)).dividedBy(o.stabilized(1e-3f))),
+                List.of(chain(r, o, Program.MAX_NODES)), List.of(r.times(w).plus(o)),
+                List.of(chain(r, o, Program.MAX_NODES + 1)), List.of(r.plus(o).plus(v).plus(u).plus(w)), others);
+        int[] inputCounts = {3, 3, 4, 2, 5, 2, 5, 3};
+        int fused = 5;
         HostTensor[] in = ElementwiseCases.inputs(new Random(11), Program.MAX_INPUTS + 1);
         LaunchCounter counter = new LaunchCounter(twin);
         int before = twin.liveAllocations();
@@ -129,16 +132,15 @@ class TwinKernelParityTest {
             List<Tensor> x = counted.upload(ds, in);
             for (int f = 0; f < formulas.size(); f++) {
                 List<Elementwise> formula = formulas.get(f);
-                HostTensor[] inputs = f == 3 ? in : Arrays.copyOf(in, 3);
-                int launches = counter.launches;
-                counted.k.evaluate(formula, x.subList(0, inputs.length), ds);
-                int launched = counter.launches - launches;
-                if (f < 2) {
+                int launches = counter.launches();
+                counted.k.evaluate(formula, x.subList(0, inputCounts[f]), ds);
+                int launched = counter.launches() - launches;
+                if (f < fused) {
                     assertEquals(1, launched, "one launch for the " + formula.size() + " expressions of formula " + f);
                 } else {
                     assertTrue(launched > 1, "formula " + f + " is beyond the program: the primitives");
                 }
-                ElementwiseCases.assertExact(counted, java, formula, inputs);
+                ElementwiseCases.assertExact(counted, java, formula, Arrays.copyOf(in, inputCounts[f]));
             }
             assertTrue(counted.k.evaluate(List.of(o), x.subList(0, 3), ds).get(0) != x.get(1),
                     "a bare input is a new tensor");
@@ -151,24 +153,13 @@ class TwinKernelParityTest {
         assertEquals(before, twin.liveAllocations(), "the results and temporaries are freed with their scope");
     }
 
-    /** Counts kernel launches. */
-    private static final class LaunchCounter extends ForwardingDevice {
-        int launches;
-
-        LaunchCounter(Device device) {
-            super(device);
+    /** An expression over {@code a} and {@code b} of exactly {@code nodes} distinct nodes. */
+    private static Elementwise chain(Elementwise a, Elementwise b, int nodes) {
+        Elementwise e = a;
+        for (int i = 2; i < nodes; i++) {
+            e = i % 2 == 0 ? e.plus(b) : e.scaled(0.5f);
         }
-
-        @Override
-        public void launch(Kernel kernel, long n, Object... args) {
-            launches++;
-            super.launch(kernel, n, args);
-        }
-
-        @Override
-        public void close() {
-            // the twin outlives the backends of this class
-        }
+        return e;
     }
 
     /**
