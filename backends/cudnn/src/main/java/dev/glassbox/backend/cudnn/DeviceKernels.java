@@ -322,10 +322,7 @@ final class DeviceKernels implements Kernels {
     @Override
     public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
         DeviceScope s = Arguments.scope(scope, DeviceScope.class, CudnnBackend.ID);
-        List<DeviceTensor> in = Arguments.tensors("evaluate", inputs, DeviceTensor.class, CudnnBackend.ID);
-        for (DeviceTensor t : in) {
-            Arguments.requireSameShape("evaluate", in.get(0), t);
-        }
+        List<DeviceTensor> in = Arguments.sameShapeTensors("evaluate", inputs, DeviceTensor.class, CudnnBackend.ID);
         Program program = Program.of(expressions, in.size());
         if (program == null) {
             return Kernels.super.evaluate(expressions, inputs, scope);

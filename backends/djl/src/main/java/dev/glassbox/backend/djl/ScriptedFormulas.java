@@ -2,6 +2,7 @@ package dev.glassbox.backend.djl;
 
 import ai.djl.ndarray.NDManager;
 import dev.glassbox.api.backend.Elementwise;
+import dev.glassbox.backend.support.ElementwiseProgram;
 import dev.glassbox.djl.pytorch.ScriptedFunction;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -105,102 +106,96 @@ final class ScriptedFormulas implements AutoCloseable {
         }
     }
 
-    /** One statement per distinct node, then the tuple of results (each a tensor of its own). */
+    /**
+     * One statement per distinct node, in {@link ElementwiseProgram}'s evaluation order, then the
+     * tuple of results (each a tensor of its own).
+     *
+     * @throws IllegalArgumentException if an expression names an input beyond {@code inputs}
+     */
     static Script translate(List<Elementwise> expressions, int inputs) {
-        Writer w = new Writer(inputs);
+        ElementwiseProgram program = ElementwiseProgram.compile(expressions, inputs);
+        String[] names = new String[program.nodeCount()];
+        StringBuilder code = new StringBuilder();
+        Constants constants = new Constants();
+        for (int i = 0; i < names.length; i++) {
+            int[] operands = program.operands(i);
+            String a = operands.length > 0 ? names[operands[0]] : null;
+            String b = operands.length > 1 ? names[operands[1]] : null;
+            names[i] = switch (program.node(i)) {
+                case Elementwise.Input in -> "x" + in.index();
+                case Elementwise.Clamp c when c.min() == Float.NEGATIVE_INFINITY && c.max() == Float.POSITIVE_INFINITY ->
+                        a; // max(x, -inf) and min(x, inf) are x, NaN included
+                case Elementwise e -> {
+                    code.append('v').append(i).append(" = ").append(statement(e, a, b, constants)).append('\n');
+                    yield "v" + i;
+                }
+            };
+        }
         List<String> results = new ArrayList<>(expressions.size());
         Set<String> returned = new HashSet<>();
-        for (Elementwise e : expressions) {
-            String v = w.name(e);
+        for (int o = 0; o < program.outputCount(); o++) {
+            String v = names[program.output(o)];
             // an input, or a result already returned, is copied: no result aliases another tensor
             results.add(v.startsWith("x") || !returned.add(v) ? "torch.clone(" + v + ")" : v);
         }
-        String body = w.code + "return (" + String.join(", ", results) + (results.size() == 1 ? ",)" : ")");
-        float[] constants = new float[w.constants.size()];
-        for (int i = 0; i < constants.length; i++) {
-            constants[i] = Float.intBitsToFloat(w.constants.get(i));
-        }
-        return new Script(new Script.Shape(body, inputs, constants.length, expressions.size()), constants);
+        String body = code + "return (" + String.join(", ", results) + (results.size() == 1 ? ",)" : ")");
+        float[] values = constants.values();
+        return new Script(new Script.Shape(body, inputs, values.length, expressions.size()), values);
     }
 
-    private static final class Writer {
-        private final int inputs;
-        private final Map<Elementwise, String> names = new HashMap<>();
-        private final StringBuilder code = new StringBuilder();
-        /** The constants' bits, each once (-0 and 0 apart), in the order of their names c0, c1, ... */
-        private final List<Integer> constants = new ArrayList<>();
+    /** The constants of a formula, each once (-0 and 0 apart), in the order of their names c0, c1, ... */
+    private static final class Constants {
+        private final List<Integer> bits = new ArrayList<>();
 
-        Writer(int inputs) {
-            this.inputs = inputs;
-        }
-
-        String name(Elementwise e) {
-            String name = names.get(e);
-            if (name == null) {
-                name = switch (e) {
-                    case Elementwise.Input in -> {
-                        if (in.index() >= inputs) {
-                            throw new IllegalArgumentException("evaluate: input " + in.index() + " of " + inputs);
-                        }
-                        yield "x" + in.index();
-                    }
-                    case Elementwise.Clamp c when c.min() == Float.NEGATIVE_INFINITY && c.max() == Float.POSITIVE_INFINITY ->
-                            name(c.a()); // max(x, -inf) and min(x, inf) are x, NaN included
-                    default -> define(statement(e));
-                };
-                names.put(e, name);
-            }
-            return name;
-        }
-
-        private String define(String expression) {
-            String name = "v" + names.size();
-            code.append(name).append(" = ").append(expression).append('\n');
-            return name;
-        }
-
-        private String constant(float value) {
-            int bits = Float.floatToRawIntBits(value);
-            int index = constants.indexOf(bits);
+        String name(float value) {
+            int b = Float.floatToRawIntBits(value);
+            int index = bits.indexOf(b);
             if (index < 0) {
-                index = constants.size();
-                constants.add(bits);
+                index = bits.size();
+                bits.add(b);
             }
             return "c" + index;
         }
 
-        private String statement(Elementwise e) {
-            return switch (e) {
-                case Elementwise.Add n -> call("add", name(n.a()), name(n.b()));
-                case Elementwise.Subtract n -> call("sub", name(n.a()), name(n.b()));
-                case Elementwise.Multiply n -> call("mul", name(n.a()), name(n.b()));
-                case Elementwise.Divide n -> call("div", name(n.a()), name(n.b()));
-                case Elementwise.Scale n -> call("mul", name(n.a()), constant(n.factor()));
-                case Elementwise.Abs n -> call("abs", name(n.a()));
-                case Elementwise.Clamp n -> {
-                    // Java's min(max(x, lo), hi): hi where lo > hi, NaN stays NaN; an infinite side is no op
-                    String x = name(n.a());
-                    if (n.min() != Float.NEGATIVE_INFINITY) {
-                        x = call("clamp_min", x, constant(n.min()));
-                    }
-                    yield n.max() == Float.POSITIVE_INFINITY ? x : call("clamp_max", x, constant(n.max()));
-                }
-                // 1 where x > 0, else 0 (NaN and -0 included)
-                case Elementwise.PositiveMask n -> call("gt", name(n.a()), "0.0") + ".float()";
-                case Elementwise.Stabilize n -> {
-                    // z - eps where z < 0, else z + eps (0, -0 and NaN: z + eps)
-                    String z = name(n.z());
-                    String eps = constant(n.eps());
-                    yield "torch.where(" + call("lt", z, "0.0") + ", " + call("sub", z, eps) + ", "
-                            + call("add", z, eps) + ")";
-                }
-                case Elementwise.Input in -> throw new IllegalStateException("input " + in.index() + " is no statement");
-            };
+        float[] values() {
+            float[] out = new float[bits.size()];
+            for (int i = 0; i < out.length; i++) {
+                out[i] = Float.intBitsToFloat(bits.get(i));
+            }
+            return out;
         }
+    }
 
-        private static String call(String op, String... args) {
-            return "torch." + op + "(" + String.join(", ", args) + ")";
-        }
+    /** Node {@code e} over its operands' names {@code a} and {@code b} (null where it has fewer). */
+    private static String statement(Elementwise e, String a, String b, Constants constants) {
+        return switch (e) {
+            case Elementwise.Add _ -> call("add", a, b);
+            case Elementwise.Subtract _ -> call("sub", a, b);
+            case Elementwise.Multiply _ -> call("mul", a, b);
+            case Elementwise.Divide _ -> call("div", a, b);
+            case Elementwise.Scale n -> call("mul", a, constants.name(n.factor()));
+            case Elementwise.Abs _ -> call("abs", a);
+            case Elementwise.Clamp n -> {
+                // Java's min(max(x, lo), hi): hi where lo > hi, NaN stays NaN; an infinite side is no op
+                String x = a;
+                if (n.min() != Float.NEGATIVE_INFINITY) {
+                    x = call("clamp_min", x, constants.name(n.min()));
+                }
+                yield n.max() == Float.POSITIVE_INFINITY ? x : call("clamp_max", x, constants.name(n.max()));
+            }
+            // 1 where x > 0, else 0 (NaN and -0 included)
+            case Elementwise.PositiveMask _ -> call("gt", a, "0.0") + ".float()";
+            case Elementwise.Stabilize n -> {
+                // z - eps where z < 0, else z + eps (0, -0 and NaN: z + eps)
+                String eps = constants.name(n.eps());
+                yield "torch.where(" + call("lt", a, "0.0") + ", " + call("sub", a, eps) + ", " + call("add", a, eps) + ")";
+            }
+            case Elementwise.Input in -> throw new IllegalStateException("input " + in.index() + " is no statement");
+        };
+    }
+
+    private static String call(String op, String... args) {
+        return "torch." + op + "(" + String.join(", ", args) + ")";
     }
 
     /** Number of formulas compiled (for tests). */
