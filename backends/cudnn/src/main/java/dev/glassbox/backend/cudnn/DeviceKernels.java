@@ -323,12 +323,12 @@ final class DeviceKernels implements Kernels {
     public List<Tensor> evaluate(List<Elementwise> expressions, List<Tensor> inputs, TensorScope scope) {
         DeviceScope s = Arguments.scope(scope, DeviceScope.class, CudnnBackend.ID);
         List<DeviceTensor> in = Arguments.sameShapeTensors("evaluate", inputs, DeviceTensor.class, CudnnBackend.ID);
+        if (expressions.isEmpty()) {
+            return List.of();
+        }
         Program program = Program.of(expressions, in.size());
         if (program == null) {
             return Kernels.super.evaluate(expressions, inputs, scope);
-        }
-        if (expressions.isEmpty()) {
-            return List.of();
         }
         Shape shape = in.get(0).shape();
         long[] x = new long[Program.MAX_INPUTS];

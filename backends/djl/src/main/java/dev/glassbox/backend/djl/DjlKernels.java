@@ -273,10 +273,10 @@ final class DjlKernels implements Kernels {
         if (formulas != null) {
             return scripted(expressions, in, s);
         }
-        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
         if (!onCpu(in)) {
             return Kernels.super.evaluate(expressions, inputs, scope);
         }
+        ElementwiseProgram program = ElementwiseProgram.compile(expressions, in.size());
         Shape shape = in.get(0).shape();
         try (NDManager tmp = s.manager().newSubManager()) {
             NDArray[] results = new NDArray[program.outputCount()];
@@ -299,13 +299,10 @@ final class DjlKernels implements Kernels {
     public double sum(Elementwise expression, List<Tensor> inputs, TensorScope scope) {
         DjlScope s = scope(scope);
         List<DjlTensor> in = sameShapes("sum", inputs);
-        if (formulas != null) {
+        if (formulas != null || !onCpu(in)) {
             return Kernels.super.sum(expression, inputs, scope);
         }
         ElementwiseProgram program = ElementwiseProgram.compile(List.of(expression), in.size());
-        if (!onCpu(in)) {
-            return Kernels.super.sum(expression, inputs, scope);
-        }
         try (NDManager tmp = s.manager().newSubManager()) {
             return program.sum(in.get(0).shape().size(), memory(in, null, tmp));
         }
